@@ -1,0 +1,37 @@
+"""featrisk: tell, before an image classifier runs, which images it will probably get wrong.
+
+Hand-crafted image statistics (blur, exposure, contrast, noise, JPEG artefacts, edges,
+colour, occlusion, geometry, natural-scene statistics) computed without the classifier feed a
+calibrated LightGBM model of P(misclassified), fitted on the classifier's validation outcomes
+and explained with TreeSHAP contributions.
+"""
+
+from featrisk.api import default_model_path, fit, predict
+from featrisk.errors import DecodeError, FeatriskError, ModelFileError, NotFittedError, SchemaError
+from featrisk.extract import extract
+from featrisk.model import RiskModel
+from featrisk.persist import load, save
+from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION, feature_docs
+from featrisk.softmax import softmax_features
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FEATURE_COLUMNS",
+    "SCHEMA_VERSION",
+    "DecodeError",
+    "FeatriskError",
+    "ModelFileError",
+    "NotFittedError",
+    "RiskModel",
+    "SchemaError",
+    "__version__",
+    "default_model_path",
+    "extract",
+    "feature_docs",
+    "fit",
+    "load",
+    "predict",
+    "save",
+    "softmax_features",
+]

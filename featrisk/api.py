@@ -1,0 +1,102 @@
+"""The functions users call: fit, predict, load."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from featrisk.errors import FeatriskError
+from featrisk.model import RiskModel, design_matrix, risk_table
+from featrisk.persist import load
+
+__all__ = ["default_model_path", "fit", "predict"]
+
+_DEFAULT_MODEL = "default.json"
+
+
+def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
+        extra: pd.DataFrame | None = None, groups: Any = None, n_jobs: int = 1,
+        progress: bool = False, **params: Any) -> RiskModel:
+    """Fit a failure-risk model on a classifier's validation outcomes.
+
+    Parameters
+    ----------
+    X : list of paths or DataFrame
+        Validation images, or the table :func:`featrisk.extract` returned for them.
+    correct : array-like of bool
+        True where the classifier was right. Alternatively pass ``y_true`` and ``y_pred``.
+    extra : DataFrame, optional
+        More numeric per-image columns, e.g. :func:`featrisk.softmax_features`.
+    groups : array-like, optional
+        Group per image (e.g. source photo); cross-fitting never splits a group.
+    n_jobs, progress
+        Passed to :func:`featrisk.extract` when ``X`` holds paths.
+    **params
+        :class:`RiskModel` parameters (``cv``, ``learning_rate``, ``threshold``, ...).
+
+    Returns
+    -------
+    RiskModel
+        Fitted; ``model.training_summary_`` holds its out-of-fold AUROC and calibration error.
+    """
+    table = design_matrix(X, n_jobs=n_jobs, progress=progress)
+    return RiskModel(**params).fit(table, correct, y_true=y_true, y_pred=y_pred, extra=extra,
+                                   groups=groups)
+
+
+def default_model_path() -> str:
+    """Path of the default model shipped in the package; raises if this version has none."""
+    ref = resources.files("featrisk") / "models" / _DEFAULT_MODEL
+    if not ref.is_file():
+        raise FeatriskError(
+            "no default model is shipped with this featrisk; fit one on your classifier's "
+            "validation outcomes (featrisk.fit(paths, correct)) and pass model=..."
+        )
+    return str(ref)
+
+
+def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
+            extra: pd.DataFrame | None = None, flag_rate: float | None = None,
+            target_accuracy: float | None = None, top_reasons: int = 3, n_jobs: int = 1,
+            progress: bool = False) -> pd.DataFrame:
+    """Risk that the classifier gets each image wrong, with a flag and the reasons.
+
+    Parameters
+    ----------
+    X : list of paths or DataFrame
+        Images, or the table :func:`featrisk.extract` returned for them (identical results).
+    model : RiskModel or path, optional
+        A fitted model or a saved model file. ``None`` uses the package's default model,
+        which was fitted on one public classifier's outcomes: fit your own for real use.
+    extra : DataFrame, optional
+        The extra columns the model was fitted with (e.g. softmax features).
+    flag_rate : float in (0, 1), optional
+        Flag the riskiest share of images, as measured on the model's validation data,
+        instead of flagging at the model's default threshold.
+    target_accuracy : float in (0, 1], optional
+        Flag as few images as possible so that the classifier's accuracy on the rest
+        reaches this, as measured on the model's validation data.
+    top_reasons : int, default 3
+        Risk-raising features named in ``reasons``.
+
+    Returns
+    -------
+    DataFrame
+        ``path``, ``risk`` (0-1, NaN if unreadable), ``flagged`` (bool; True for unreadable
+        images), ``reasons`` (e.g. ``"blur_tile_max very low (+0.82); ..."``; contributions
+        are TreeSHAP log-odds), ``error`` (None or why the image could not be read).
+    """
+    if flag_rate is not None and target_accuracy is not None:
+        raise ValueError("pass flag_rate or target_accuracy, not both")
+    if model is None:
+        model = default_model_path()
+    if not isinstance(model, RiskModel):
+        model = load(model)
+    threshold = None
+    if flag_rate is not None or target_accuracy is not None:
+        threshold = model.threshold_for(flag_rate=flag_rate, target_accuracy=target_accuracy)
+    table = design_matrix(X, n_jobs=n_jobs, progress=progress)
+    return risk_table(model, table, extra=extra, threshold=threshold, top_reasons=top_reasons)

@@ -1,0 +1,252 @@
+"""Command-line interface: parses arguments, calls the API, writes files. No maths here.
+
+Exit codes: 0 success; 2 usage error (bad arguments, an output that exists without
+``--overwrite``); 3 a featrisk error (unreadable model, wrong schema, missing columns, too few
+outcomes to fit); 4 nothing to do (no image found).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from featrisk.errors import FeatriskError
+
+EXIT_OK, EXIT_USAGE, EXIT_ERROR, EXIT_EMPTY = 0, 2, 3, 4
+
+#: File extensions collected when a directory is given.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+class UsageError(Exception):
+    """A command-line mistake: exits with code 2 and the message."""
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV or parquet table, by suffix."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{p}: table not found")
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(p)
+    return pd.read_csv(p)
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Write CSV or parquet by suffix; refuse to replace a file unless ``overwrite``."""
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise UsageError(f"{p} exists; pass --overwrite to replace it")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    if p.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(tmp, index=False)
+    else:
+        frame.to_csv(tmp, index=False)
+    os.replace(tmp, p)
+    return p
+
+
+def collect_paths(items: Sequence[str], list_file: str | None) -> list[str]:
+    """Image paths from arguments (files or folders, searched recursively) and a list file."""
+    paths: list[str] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            paths.extend(str(f) for f in sorted(p.rglob("*"))
+                         if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            paths.append(item)
+    if list_file:
+        lines = Path(list_file).read_text(encoding="utf-8").splitlines()
+        paths.extend(line.strip() for line in lines if line.strip())
+    return paths
+
+
+def resolve_table_paths(table: pd.DataFrame, table_path: str) -> list[str]:
+    """Paths of a labels table; relative ones are taken relative to the table's folder."""
+    if "path" not in table.columns:
+        raise UsageError(f"{table_path}: needs a 'path' column (got {', '.join(table.columns)})")
+    base = Path(table_path).parent
+    return [p if os.path.isabs(p) else str(base / p) for p in table["path"].astype(str)]
+
+
+def outcomes_kwargs(table: pd.DataFrame, where: str) -> dict[str, object]:
+    """``correct=`` or ``y_true=/y_pred=`` from a labels table."""
+    if "correct" in table.columns:
+        return {"correct": table["correct"].astype(bool).to_numpy()}
+    if {"y_true", "y_pred"} <= set(table.columns):
+        return {"y_true": table["y_true"].to_numpy(), "y_pred": table["y_pred"].to_numpy()}
+    raise UsageError(f"{where}: needs a 'correct' column or 'y_true' and 'y_pred' columns")
+
+
+def _features_for(args: argparse.Namespace, paths: list[str]) -> pd.DataFrame:
+    import featrisk
+
+    if getattr(args, "features", None):
+        table = read_table(args.features)
+        if "path" in table.columns and paths:
+            rows = {}
+            for i, p in enumerate(table["path"].astype(str)):
+                rows.setdefault(p, i)
+                rows.setdefault(os.path.abspath(p), i)
+            index = [rows.get(p, rows.get(os.path.abspath(p))) for p in paths]
+            missing = [p for p, i in zip(paths, index, strict=True) if i is None]
+            if missing:
+                raise UsageError(f"{args.features}: no features for {len(missing)} path(s), "
+                                 f"e.g. {missing[0]}")
+            table = table.iloc[index].reset_index(drop=True)
+        table.attrs["featrisk_schema"] = featrisk.SCHEMA_VERSION
+        return table
+    if not paths:
+        raise UsageError("no images given")
+    return featrisk.extract(paths, n_jobs=args.n_jobs, progress=not args.quiet)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    import featrisk
+
+    paths = collect_paths(args.paths, args.list)
+    if not paths:
+        print("featrisk extract: no images found", file=sys.stderr)
+        return EXIT_EMPTY
+    if Path(args.out).exists() and not args.overwrite:
+        raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
+    table = featrisk.extract(paths, n_jobs=args.n_jobs, progress=not args.quiet)
+    write_table(table, args.out, overwrite=True)
+    bad = int(table["error"].notna().sum())
+    print(f"featrisk extract: {len(table)} images, {len(featrisk.FEATURE_COLUMNS)} features, "
+          f"{bad} unreadable -> {args.out}")
+    return EXIT_OK
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    import featrisk
+
+    if Path(args.out).exists() and not args.overwrite:
+        raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
+    labels = read_table(args.labels)
+    paths = resolve_table_paths(labels, args.labels)
+    outcomes = outcomes_kwargs(labels, args.labels)
+    X = _features_for(args, paths)
+    extra = labels[args.extra].reset_index(drop=True) if args.extra else None
+    groups = labels[args.groups].to_numpy() if args.groups else None
+    model = featrisk.fit(X, extra=extra, groups=groups, cv=args.cv, **outcomes)
+    model.save(args.out)
+    s = model.training_summary_
+    print(f"featrisk fit: {s['n_images']} images, error rate {s['error_rate']:.3f}, "
+          f"out-of-fold AUROC {s['oof_auroc']:.3f}, ECE {s['oof_ece']:.3f}, "
+          f"{s['n_estimators']} trees -> {args.out}")
+    return EXIT_OK
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import featrisk
+
+    if Path(args.out).exists() and not args.overwrite:
+        raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
+    paths = collect_paths(args.paths, args.list)
+    if args.features and not paths:
+        X = _features_for(args, [])
+    else:
+        if not paths:
+            print("featrisk predict: no images found", file=sys.stderr)
+            return EXIT_EMPTY
+        X = _features_for(args, paths)
+    result = featrisk.predict(X, args.model, flag_rate=args.flag_rate,
+                              target_accuracy=args.target_accuracy)
+    write_table(result, args.out, overwrite=True)
+    flagged = int(result["flagged"].sum())
+    bad = int(result["error"].notna().sum())
+    print(f"featrisk predict: {len(result)} images, {flagged} flagged "
+          f"({flagged / max(len(result), 1):.1%}), {bad} unreadable -> {args.out}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from featrisk.demo import run_demo
+
+    run_demo(args.out, overwrite=args.overwrite, quiet=args.quiet)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``featrisk`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="featrisk",
+        description="Predict which images a classifier will get wrong, from image statistics.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--n-jobs", type=int, default=1, help="worker processes (-1: all cores)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+    p = sub.add_parser("extract", help="compute image features into a table")
+    p.add_argument("paths", nargs="*", help="image files or folders (searched recursively)")
+    p.add_argument("--list", help="text file with one image path per line")
+    p.add_argument("--out", "-o", required=True, help="output table (.parquet or .csv)")
+    common(p)
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("fit", help="fit a risk model on a classifier's validation outcomes")
+    p.add_argument("--labels", required=True,
+                   help="table with 'path' and 'correct' (or 'y_true' and 'y_pred') columns; "
+                        "relative paths are relative to the table's folder")
+    p.add_argument("--features", help="features table from 'featrisk extract' (else extracted)")
+    p.add_argument("--extra", nargs="+", help="numeric label-table columns to use as inputs")
+    p.add_argument("--groups", help="label-table column of group ids (folds keep groups whole)")
+    p.add_argument("--cv", type=int, default=5, help="cross-fitting folds (default 5)")
+    p.add_argument("--out", "-o", required=True, help="model file to write (.json)")
+    common(p)
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("predict", help="score images with a fitted model")
+    p.add_argument("paths", nargs="*", help="image files or folders")
+    p.add_argument("--list", help="text file with one image path per line")
+    p.add_argument("--features", help="features table from 'featrisk extract'")
+    p.add_argument("--model", "-m", help="model file (default: the package's default model)")
+    p.add_argument("--flag-rate", type=float, help="flag this share of images (0-1)")
+    p.add_argument("--target-accuracy", type=float,
+                   help="flag so the classifier reaches this accuracy on the rest (0-1)")
+    p.add_argument("--out", "-o", required=True, help="output table (.csv or .parquet)")
+    common(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("demo", help="fit and evaluate on an embedded demo set (no torch needed)")
+    p.add_argument("--out", "-o", default="featrisk-demo", help="output folder")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    try:
+        from featrisk.bench.cli import add_bench_parser
+    except ImportError:
+        pass
+    else:
+        add_bench_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"featrisk {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FeatriskError, ValueError) as exc:
+        print(f"featrisk {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

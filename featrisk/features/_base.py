@@ -1,0 +1,174 @@
+"""The image context every feature family reads, and the column documentation record.
+
+Working resolution
+------------------
+Most families work on one *working image*: the decoded image resized with area averaging so
+that its short side is at most ``WORK_SHORT_SIDE`` (224 px, the input size of most ImageNet
+classifiers) and its long side at most ``WORK_LONG_SIDE`` (448 px). Images already smaller
+are never upscaled: upscaling adds interpolation blur and no information, and a 32 px
+CIFAR image is judged at the 32 px its classifier sees. Families that need native detail
+(native Laplacian, noise, JPEG blockiness) say so in their column documentation.
+
+Derived views (grey, gradients, HSV, Lab, local contrast) are computed once, on first use,
+and shared by every family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import cv2
+import numpy as np
+
+from featrisk.io import FileFacts
+
+#: Short side of the working image, pixels (images are never upscaled to it).
+WORK_SHORT_SIDE = 224
+#: Long side cap of the working image, pixels.
+WORK_LONG_SIDE = 448
+#: Side of the square local-contrast window, pixels of the working image.
+LOCAL_WINDOW = 7
+
+
+@dataclass(frozen=True)
+class Column:
+    """Documentation of one feature column: the single source of truth for reports.
+
+    Attributes
+    ----------
+    name : str
+        Column name, ``<family>_<quantity>[_<stat>]``.
+    unit : str
+        Unit of the value.
+    range : str
+        Range of values on valid images.
+    worse : str
+        Which direction tends to hurt a classifier: ``"lower"``, ``"higher"``, ``"both"``
+        (extremes), or ``"none"`` (descriptive only).
+    doc : str
+        What the value measures, and how it behaves on small and large images.
+    """
+
+    name: str
+    unit: str
+    range: str
+    worse: str
+    doc: str
+
+
+def work_size(width: int, height: int) -> tuple[int, int]:
+    """Return the working-image size (width, height) for a native size, in pixels."""
+    scale = min(1.0, WORK_SHORT_SIDE / min(width, height), WORK_LONG_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+class ImageContext:
+    """One decoded image and the views derived from it, computed lazily and once.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (H, W, 3)
+        The decoded image at native resolution, RGB order.
+    facts : FileFacts
+        What the file header said (format, bytes, JPEG quality, ...).
+    """
+
+    def __init__(self, rgb: np.ndarray, facts: FileFacts) -> None:
+        self.native_rgb = rgb
+        self.facts = facts
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """Working image, uint8 RGB, short side <= 224 px (area-averaged, never upscaled)."""
+        h, w = self.native_rgb.shape[:2]
+        size = work_size(w, h)
+        if size == (w, h):
+            return self.native_rgb
+        return cv2.resize(self.native_rgb, size, interpolation=cv2.INTER_AREA)
+
+    @cached_property
+    def native_grey(self) -> np.ndarray:
+        """Native-resolution luminance, uint8 (ITU-R BT.601 weights, as OpenCV)."""
+        if self.rgb is self.native_rgb:
+            return self.grey
+        return cv2.cvtColor(self.native_rgb, cv2.COLOR_RGB2GRAY)
+
+    @cached_property
+    def grey(self) -> np.ndarray:
+        """Working-image luminance, uint8 0-255."""
+        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY)
+
+    @cached_property
+    def grey_f(self) -> np.ndarray:
+        """Working-image luminance, float32 0-255."""
+        return self.grey.astype(np.float32)
+
+    @cached_property
+    def grey_hist(self) -> np.ndarray:
+        """256-bin luminance histogram of the working image, as shares summing to 1."""
+        hist = np.bincount(self.grey.ravel(), minlength=256).astype(np.float64)
+        return hist / hist.sum()
+
+    @cached_property
+    def gradients(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sobel 3x3 gradients (gx, gy) and magnitude of the working luminance, float32."""
+        gx = cv2.Sobel(self.grey_f, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(self.grey_f, cv2.CV_32F, 0, 1, ksize=3)
+        return gx, gy, cv2.magnitude(gx, gy)
+
+    @cached_property
+    def laplacian(self) -> np.ndarray:
+        """4-neighbour Laplacian of the working luminance, float32 grey levels."""
+        return cv2.Laplacian(self.grey_f, cv2.CV_32F, ksize=1)
+
+    @cached_property
+    def local_std(self) -> np.ndarray:
+        """Local standard deviation of luminance in a 7x7 window, float32 grey levels."""
+        k = (LOCAL_WINDOW, LOCAL_WINDOW)
+        mean = cv2.blur(self.grey_f, k)
+        sq = cv2.blur(self.grey_f * self.grey_f, k)
+        return np.sqrt(np.maximum(sq - mean * mean, 0.0))
+
+    @cached_property
+    def hsv(self) -> np.ndarray:
+        """Working image in OpenCV HSV, uint8 (H 0-179, S and V 0-255)."""
+        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2HSV)
+
+    @cached_property
+    def lab(self) -> np.ndarray:
+        """Working image in CIE L*a*b*, float32 (L 0-100, a and b about -128..127)."""
+        return cv2.cvtColor(self.rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+    @cached_property
+    def is_grey(self) -> bool:
+        """True when all three channels are identical (a grey image stored as colour)."""
+        r, g, b = (self.rgb[:, :, i] for i in range(3))
+        return bool(np.array_equal(r, g) and np.array_equal(g, b))
+
+
+def grid_means(values: np.ndarray, cells: int) -> np.ndarray:
+    """Mean of ``values`` over a cells x cells grid (area-weighted), float64.
+
+    Parameters
+    ----------
+    values : ndarray, shape (H, W)
+        Any per-pixel map.
+    cells : int
+        Grid cells per side; images smaller than the grid are sampled per pixel.
+
+    Returns
+    -------
+    ndarray, shape (min(cells, H), min(cells, W))
+    """
+    h, w = values.shape
+    size = (min(cells, w), min(cells, h))
+    return cv2.resize(values.astype(np.float32), size, interpolation=cv2.INTER_AREA).astype(
+        np.float64
+    )
+
+
+def percentiles_from_hist(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Percentiles (0-255 grey levels) of a 256-bin share histogram, lowest bin reaching q."""
+    cdf = np.cumsum(hist)
+    return np.array([float(np.searchsorted(cdf, q / 100.0 - 1e-12)) for q in qs])

@@ -1,0 +1,106 @@
+"""Blur and sharpness: Laplacian, gradient energy, spectrum, tile map, scale ratio, coherence.
+
+Lower sharpness values mean blurrier images. The tile statistics read a 4x4 grid so that an
+image blurred only in part (a moving subject, a shallow depth of field) shows as a spread
+between its sharpest and its blurriest tiles; gradient coherence rises when blur has one
+direction (camera shake, motion).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from featrisk.features._base import Column, ImageContext, grid_means
+
+#: Side of the square resample used for the spectrum, pixels.
+SPECTRUM_SIZE = 64
+#: Radial frequency (cycles/pixel, Nyquist = 0.5) above which energy counts as high.
+HIGH_FREQ = 0.25
+#: Tile grid per side for the local blur map.
+TILE_GRID = 4
+
+COLUMNS = (
+    Column("blur_laplacian_var", "grey level^2", "[0, ~1e4]", "lower",
+           "Variance of the 4-neighbour Laplacian on the working image (short side <= 224 px)."),
+    Column("blur_laplacian_var_native", "grey level^2", "[0, ~1e4]", "lower",
+           "Variance of the Laplacian at native resolution (large photos score lower than "
+           "their working image: detail per pixel falls with resolution)."),
+    Column("blur_laplacian_norm", "ratio", "[0, ~10]", "lower",
+           "Laplacian variance / (luminance variance + 1): sharpness normalised for contrast, "
+           "so flat but sharp scenes are not taken for blur."),
+    Column("blur_tenengrad", "grey level^2", "[0, ~1e5]", "lower",
+           "Mean squared Sobel gradient magnitude (Tenengrad) on the working image."),
+    Column("blur_hf_share", "share", "[0, 1]", "lower",
+           "Share of spectral energy above 0.25 cycles/px on a 64x64 area-resampled, "
+           "Hann-windowed luminance (DC removed)."),
+    Column("blur_tile_min", "log10 grey level^2", "[0, ~5]", "lower",
+           "log10(1 + mean squared Laplacian) of the blurriest tile of a 4x4 grid."),
+    Column("blur_tile_p25", "log10 grey level^2", "[0, ~5]", "lower",
+           "25th percentile of the tile values."),
+    Column("blur_tile_max", "log10 grey level^2", "[0, ~5]", "lower",
+           "Sharpest tile: low only when the whole image is blurred."),
+    Column("blur_tile_spread", "log10 ratio", "[0, ~5]", "higher",
+           "Sharpest minus blurriest tile: high for partly blurred images."),
+    Column("blur_scale_ratio", "log10 ratio", "[-3, 3]", "lower",
+           "log10 of Laplacian variance at working size over that at half size: how much "
+           "detail lives at the finest scale."),
+    Column("blur_coherence", "ratio", "[0, 1]", "higher",
+           "Global structure-tensor coherence of gradients: 0 isotropic, 1 one direction "
+           "(motion blur, stripes)."),
+)
+
+
+def _hann2d(n: int) -> np.ndarray:
+    w = np.hanning(n).astype(np.float32)
+    return np.outer(w, w)
+
+
+_WINDOW = _hann2d(SPECTRUM_SIZE)
+_FREQ = np.hypot(*np.meshgrid(np.fft.fftfreq(SPECTRUM_SIZE), np.fft.rfftfreq(SPECTRUM_SIZE),
+                              indexing="ij"))
+
+
+def hf_share(grey: np.ndarray) -> float:
+    """Share of spectral energy above ``HIGH_FREQ`` cycles/px, in [0, 1]; 0 for flat images."""
+    interp = cv2.INTER_AREA if min(grey.shape) >= SPECTRUM_SIZE else cv2.INTER_LINEAR
+    small = cv2.resize(grey, (SPECTRUM_SIZE, SPECTRUM_SIZE), interpolation=interp)
+    small = (small.astype(np.float32) - small.mean()) * _WINDOW
+    power = np.abs(np.fft.rfft2(small)) ** 2
+    power[0, 0] = 0.0
+    total = float(power.sum())
+    return float(power[_FREQ > HIGH_FREQ].sum() / total) if total > 1e-9 else 0.0
+
+
+def coherence(gx: np.ndarray, gy: np.ndarray) -> float:
+    """Structure-tensor coherence of the summed gradient products, in [0, 1]."""
+    jxx, jyy, jxy = float((gx * gx).mean()), float((gy * gy).mean()), float((gx * gy).mean())
+    trace = jxx + jyy
+    return float(np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / trace) if trace > 1e-9 else 0.0
+
+
+def compute(ctx: ImageContext) -> dict[str, float]:
+    """Blur measures of one image."""
+    lap = ctx.laplacian
+    lap_var = float(lap.var())
+    native_var = (
+        lap_var if ctx.native_grey is ctx.grey
+        else float(cv2.Laplacian(ctx.native_grey, cv2.CV_32F, ksize=1).var())
+    )
+    gx, gy, mag = ctx.gradients
+    tiles = np.log10(1.0 + grid_means(lap * lap, TILE_GRID)).ravel()
+    half = cv2.pyrDown(ctx.grey_f) if min(ctx.grey.shape) >= 4 else ctx.grey_f
+    half_var = float(cv2.Laplacian(half, cv2.CV_32F, ksize=1).var())
+    return {
+        "blur_laplacian_var": lap_var,
+        "blur_laplacian_var_native": native_var,
+        "blur_laplacian_norm": lap_var / (float(ctx.grey_f.var()) + 1.0),
+        "blur_tenengrad": float((mag * mag).mean()),
+        "blur_hf_share": hf_share(ctx.grey),
+        "blur_tile_min": float(tiles.min()),
+        "blur_tile_p25": float(np.percentile(tiles, 25)),
+        "blur_tile_max": float(tiles.max()),
+        "blur_tile_spread": float(tiles.max() - tiles.min()),
+        "blur_scale_ratio": float(np.log10((lap_var + 1e-3) / (half_var + 1e-3))),
+        "blur_coherence": coherence(gx, gy),
+    }

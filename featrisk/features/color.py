@@ -1,0 +1,97 @@
+"""Colour: channel means, hue and saturation histograms, colourfulness, colour cast.
+
+Colourfulness follows Hasler & Suesstrunk, "Measuring colourfulness in natural images",
+SPIE 5007, 2003. The cast measures read the mean a*, b* of CIE L*a*b* (how far the average
+colour is from neutral grey) and the cast ratio D / (M + 1), with D that distance and M the
+mean distance of pixel chroma from the average (a cast is strong when the whole image is
+shifted, not when it holds a few saturated objects).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from featrisk.features._base import Column, ImageContext
+
+#: Hue bins (equal width over the hue circle) and saturation bins (equal width over [0, 1]).
+HUE_BINS, SAT_BINS = 8, 4
+#: Pixels count towards the hue histogram only above this saturation and value (0-255).
+CHROMATIC_MIN = 38
+
+_HUE_NAMES = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta")
+
+COLUMNS = (
+    Column("color_mean_r", "intensity", "[0, 1]", "none", "Mean red channel."),
+    Column("color_mean_g", "intensity", "[0, 1]", "none", "Mean green channel."),
+    Column("color_mean_b", "intensity", "[0, 1]", "none", "Mean blue channel."),
+    Column("color_saturation_mean", "saturation", "[0, 1]", "both", "Mean HSV saturation."),
+    Column("color_saturation_std", "saturation", "[0, 0.5]", "lower", "Std of HSV saturation."),
+    *(
+        Column(f"color_hue_{i}_{name}", "share", "[0, 1]", "none",
+               f"Share of all pixels that are chromatic (S, V >= 0.15) with hue in bin {i} "
+               f"of 8 (45 degrees each, starting at red: {name}).")
+        for i, name in enumerate(_HUE_NAMES)
+    ),
+    *(
+        Column(f"color_sat_{i}", "share", "[0, 1]", "none",
+               f"Share of pixels with HSV saturation in [{i / 4:.2f}, {(i + 1) / 4:.2f}).")
+        for i in range(SAT_BINS)
+    ),
+    Column("color_colorfulness", "intensity*255", "[0, ~200]", "both",
+           "Hasler-Suesstrunk colourfulness M = sigma_rgyb + 0.3 mu_rgyb; < 15 is nearly grey."),
+    Column("color_cast_a", "Lab a*", "[-128, 127]", "both", "Mean a* (+ red/magenta, - green)."),
+    Column("color_cast_b", "Lab b*", "[-128, 127]", "both", "Mean b* (+ yellow, - blue)."),
+    Column("color_cast_strength", "Lab units", "[0, ~180]", "higher",
+           "Distance of the mean (a*, b*) from neutral grey."),
+    Column("color_cast_ratio", "ratio", "[0, ~20]", "higher",
+           "Cast strength / (mean chroma spread around the mean + 1)."),
+    Column("color_greyworld_dev", "ratio", "[0, 1.5]", "higher",
+           "Std of the three channel means / their mean: deviation from the grey-world assumption."),
+)
+
+
+def colorfulness(rgb: np.ndarray) -> float:
+    """Hasler-Suesstrunk colourfulness of an RGB uint8 image, in 0-255 intensity units."""
+    r, g, b = (rgb[:, :, i].astype(np.float32) for i in range(3))
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    sigma = np.hypot(rg.std(), yb.std())
+    mu = np.hypot(rg.mean(), yb.mean())
+    return float(sigma + 0.3 * mu)
+
+
+def compute(ctx: ImageContext) -> dict[str, float]:
+    """Colour measures of one image."""
+    means = ctx.rgb.reshape(-1, 3).mean(axis=0) / 255.0
+    hsv = ctx.hsv
+    hue, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
+    n = float(hue.size)
+    chromatic = (sat >= CHROMATIC_MIN) & (val >= CHROMATIC_MIN)
+    hue_bins = np.bincount(
+        ((hue[chromatic].astype(np.int32) * HUE_BINS) // 180), minlength=HUE_BINS
+    ) / n
+    sat_bins = np.bincount(
+        np.minimum(sat.ravel().astype(np.int32) * SAT_BINS // 255, SAT_BINS - 1), minlength=SAT_BINS
+    ) / n
+    ab = ctx.lab[:, :, 1:].reshape(-1, 2)
+    mean_ab = ab.mean(axis=0)
+    strength = float(np.hypot(*mean_ab))
+    spread = float(np.hypot(*(ab - mean_ab).T).mean())
+    out = {
+        "color_mean_r": float(means[0]),
+        "color_mean_g": float(means[1]),
+        "color_mean_b": float(means[2]),
+        "color_saturation_mean": float(sat.mean() / 255.0),
+        "color_saturation_std": float(sat.std() / 255.0),
+    }
+    out.update({f"color_hue_{i}_{name}": float(hue_bins[i]) for i, name in enumerate(_HUE_NAMES)})
+    out.update({f"color_sat_{i}": float(sat_bins[i]) for i in range(SAT_BINS)})
+    out.update({
+        "color_colorfulness": colorfulness(ctx.rgb),
+        "color_cast_a": float(mean_ab[0]),
+        "color_cast_b": float(mean_ab[1]),
+        "color_cast_strength": strength,
+        "color_cast_ratio": strength / (spread + 1.0),
+        "color_greyworld_dev": float(means.std() / means.mean()) if means.mean() > 1e-6 else 0.0,
+    })
+    return out

@@ -1,0 +1,34 @@
+"""Contrast: global RMS and Michelson contrast, percentile range, and local contrast spread."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from featrisk.features._base import Column, ImageContext, percentiles_from_hist
+
+COLUMNS = (
+    Column("contrast_rms", "luminance", "[0, 0.5]", "lower", "Standard deviation of luminance."),
+    Column("contrast_michelson", "ratio", "[0, 1]", "lower",
+           "(p99 - p01) / (p99 + p01) of luminance, a robust Michelson contrast."),
+    Column("contrast_range_p5_p95", "luminance", "[0, 1]", "lower", "p95 - p05 of luminance."),
+    Column("contrast_local_mean", "grey levels", "[0, ~128]", "lower",
+           "Mean local standard deviation in 7x7 windows (working image)."),
+    Column("contrast_local_std", "grey levels", "[0, ~128]", "lower",
+           "Spread (std) of the local standard deviation over the image."),
+    Column("contrast_local_p10", "grey levels", "[0, ~128]", "lower",
+           "10th percentile of local standard deviation: how flat the flattest areas are."),
+)
+
+
+def compute(ctx: ImageContext) -> dict[str, float]:
+    """Contrast measures of one image."""
+    p01, p05, p95, p99 = percentiles_from_hist(ctx.grey_hist, (1, 5, 95, 99)) / 255.0
+    local = ctx.local_std
+    return {
+        "contrast_rms": float(ctx.grey_f.std() / 255.0),
+        "contrast_michelson": float((p99 - p01) / (p99 + p01)) if p99 + p01 > 0 else 0.0,
+        "contrast_range_p5_p95": float(p95 - p05),
+        "contrast_local_mean": float(local.mean()),
+        "contrast_local_std": float(local.std()),
+        "contrast_local_p10": float(np.percentile(local, 10)),
+    }

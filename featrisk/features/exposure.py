@@ -1,0 +1,56 @@
+"""Exposure: luminance level, percentiles, clipping, histogram entropy and dynamic range.
+
+All on the working image's luminance (BT.601), scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from featrisk.features._base import Column, ImageContext, percentiles_from_hist
+
+#: Grey levels (0-255) at or below which a pixel counts as clipped dark.
+DARK_LEVEL = 5
+#: Grey levels at or above which a pixel counts as clipped bright.
+BRIGHT_LEVEL = 250
+
+_PCTS = (1, 5, 50, 95, 99)
+
+COLUMNS = (
+    Column("exposure_mean", "luminance", "[0, 1]", "both", "Mean luminance; low = dark, high = bright."),
+    Column("exposure_p01", "luminance", "[0, 1]", "higher", "1st percentile (black point)."),
+    Column("exposure_p05", "luminance", "[0, 1]", "higher", "5th percentile."),
+    Column("exposure_p50", "luminance", "[0, 1]", "both", "Median luminance."),
+    Column("exposure_p95", "luminance", "[0, 1]", "lower", "95th percentile."),
+    Column("exposure_p99", "luminance", "[0, 1]", "lower", "99th percentile (white point)."),
+    Column("exposure_dark_frac", "share", "[0, 1]", "higher",
+           "Share of pixels at grey level <= 5 (crushed shadows)."),
+    Column("exposure_bright_frac", "share", "[0, 1]", "higher",
+           "Share of pixels at grey level >= 250 (blown highlights)."),
+    Column("exposure_clipped_channel_frac", "share", "[0, 1]", "higher",
+           "Share of pixels with any RGB channel at 255 (colour clipping)."),
+    Column("exposure_entropy", "bits", "[0, 8]", "lower",
+           "Shannon entropy of the 256-bin luminance histogram."),
+    Column("exposure_dynamic_range", "luminance", "[0, 1]", "lower",
+           "p99 - p01 of luminance: the span of tones actually used."),
+)
+
+
+def compute(ctx: ImageContext) -> dict[str, float]:
+    """Exposure measures of one image."""
+    hist = ctx.grey_hist
+    p01, p05, p50, p95, p99 = percentiles_from_hist(hist, _PCTS) / 255.0
+    nz = hist[hist > 0]
+    return {
+        "exposure_mean": float(ctx.grey_f.mean() / 255.0),
+        "exposure_p01": p01,
+        "exposure_p05": p05,
+        "exposure_p50": p50,
+        "exposure_p95": p95,
+        "exposure_p99": p99,
+        "exposure_dark_frac": float(hist[: DARK_LEVEL + 1].sum()),
+        "exposure_bright_frac": float(hist[BRIGHT_LEVEL:].sum()),
+        "exposure_clipped_channel_frac": float((ctx.rgb.max(axis=2) == 255).mean()),
+        "exposure_entropy": float(-(nz * np.log2(nz)).sum()),
+        "exposure_dynamic_range": float(p99 - p01),
+    }

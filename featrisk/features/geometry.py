@@ -1,0 +1,47 @@
+"""Geometry and file facts: size, shape, channels, format and compression rate."""
+
+from __future__ import annotations
+
+from featrisk.features._base import Column, ImageContext
+
+COLUMNS = (
+    Column("geometry_width", "px", "1..", "lower", "Width after EXIF orientation."),
+    Column("geometry_height", "px", "1..", "lower", "Height after EXIF orientation."),
+    Column("geometry_aspect_ratio", "ratio", "(0, inf)", "both",
+           "Width / height; far from 1 means centre crops cut off much of the scene."),
+    Column("geometry_megapixels", "MP", "(0, max_pixels]", "lower", "Width x height / 1e6."),
+    Column("geometry_channels", "count", "1-4",
+           "none", "Channels stored in the file (1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha)."),
+    Column("geometry_bit_depth", "bits", "8, 16, 32", "none", "Bits per stored sample."),
+    Column("geometry_is_grey", "flag", "0/1", "higher",
+           "1 when the decoded image has no colour (all channels equal)."),
+    Column("geometry_has_alpha", "flag", "0/1", "higher",
+           "1 when the file stores transparency (dropped on decode, as classifiers do)."),
+    Column("geometry_bytes_per_pixel", "bytes/px", "(0, ~6]", "lower",
+           "Compressed file size / pixels; very low values mean heavy compression or flat content."),
+    Column("geometry_format_jpeg", "flag", "0/1", "none", "1 for JPEG files."),
+    Column("geometry_format_png", "flag", "0/1", "none", "1 for PNG files."),
+    Column("geometry_format_other", "flag", "0/1", "none", "1 for any other format."),
+)
+
+
+def compute(ctx: ImageContext) -> dict[str, float]:
+    """Geometry and file facts of one image (no pixel statistics but the grey test)."""
+    f = ctx.facts
+    pixels = float(f.width * f.height)
+    is_jpeg = f.format in ("JPEG", "MPO")
+    is_png = f.format == "PNG"
+    return {
+        "geometry_width": float(f.width),
+        "geometry_height": float(f.height),
+        "geometry_aspect_ratio": f.width / f.height,
+        "geometry_megapixels": pixels / 1e6,
+        "geometry_channels": float(f.channels),
+        "geometry_bit_depth": float(f.bit_depth),
+        "geometry_is_grey": float(ctx.is_grey),
+        "geometry_has_alpha": float(f.has_alpha),
+        "geometry_bytes_per_pixel": f.file_bytes / pixels,
+        "geometry_format_jpeg": float(is_jpeg),
+        "geometry_format_png": float(is_png),
+        "geometry_format_other": float(not (is_jpeg or is_png)),
+    }

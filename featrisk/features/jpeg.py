@@ -1,0 +1,63 @@
+"""JPEG artefacts: 8x8 blockiness, quality from the quantisation tables, chroma subsampling.
+
+Blockiness compares luminance steps across the 8x8 block boundaries of the native image
+with steps inside blocks (boundary / interior mean absolute difference): about 1 for images
+without blocking, rising as coarse quantisation makes block edges visible. It reads at most
+the central 1024x1024 px (aligned to the 8x8 grid) so that large photos stay cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from featrisk.features._base import Column, ImageContext
+
+#: Largest side of the central crop used for blockiness, pixels (a multiple of 8).
+BLOCK_CROP = 1024
+
+COLUMNS = (
+    Column("jpeg_blockiness", "ratio", "[0, ~5]", "higher",
+           "Mean |step| across 8x8 block boundaries / mean |step| inside blocks, native "
+           "resolution; ~1 without blocking (0 for images under 16 px)."),
+    Column("jpeg_quality", "IJG quality", "[1, 100]", "lower",
+           "Quality implied by the file's luminance quantisation table; 100 for lossless files."),
+    Column("jpeg_chroma_share", "ratio", "0.25, 0.5, 1", "lower",
+           "Chroma resolution relative to luma (0.25 = 4:2:0, 0.5 = 4:2:2, 1 = 4:4:4 or lossless)."),
+)
+
+
+def _central_crop(grey: np.ndarray) -> np.ndarray:
+    h, w = grey.shape
+    top = max(0, (h - BLOCK_CROP) // 2) // 8 * 8
+    left = max(0, (w - BLOCK_CROP) // 2) // 8 * 8
+    return grey[top : top + BLOCK_CROP, left : left + BLOCK_CROP]
+
+
+def _axis_ratio(grey: np.ndarray, axis: int) -> tuple[float, float]:
+    """Mean |difference| across block boundaries and inside blocks along one axis."""
+    d = np.abs(np.diff(grey, axis=axis))
+    idx = np.arange(d.shape[axis])
+    boundary = (idx % 8) == 7
+    if not boundary.any() or boundary.all():
+        return 0.0, 0.0
+    take = np.compress
+    return float(take(boundary, d, axis=axis).mean()), float(take(~boundary, d, axis=axis).mean())
+
+
+def blockiness(grey: np.ndarray) -> float:
+    """8x8 blockiness ratio of a luminance image (>= 0; ~1 without blocking)."""
+    g = _central_crop(grey).astype(np.float32)
+    if min(g.shape) < 16:
+        return 0.0
+    bh, ih = _axis_ratio(g, 1)
+    bv, iv = _axis_ratio(g, 0)
+    return (bh + bv) / (ih + iv) if ih + iv > 1e-6 else 1.0
+
+
+def compute(ctx: ImageContext) -> dict[str, float]:
+    """JPEG artefact measures of one image."""
+    return {
+        "jpeg_blockiness": blockiness(ctx.native_grey),
+        "jpeg_quality": float(ctx.facts.jpeg_quality),
+        "jpeg_chroma_share": float(ctx.facts.chroma_share),
+    }

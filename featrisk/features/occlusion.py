@@ -1,0 +1,75 @@
+"""Occlusion heuristics: large flat regions, textureless tiles, centre-vs-border texture,
+and large uniform dark or bright blobs.
+
+These read a 32x32 cell grid of the working image (each cell the area mean of a per-pixel
+map), so the values mean the same on a 32 px and on a 4000 px image. A sticker, a finger
+over the lens, a black bar or a blown-out patch shows as one large flat connected region.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from featrisk.features._base import Column, ImageContext, grid_means
+
+#: Cells per side of the occlusion grid.
+CELLS = 32
+#: Local std (grey levels) below which a cell counts as flat.
+FLAT_STD = 2.0
+#: Cell mean luminance (grey levels) below / above which a flat cell is a dark / bright blob.
+DARK_MEAN, BRIGHT_MEAN = 20.0, 235.0
+#: Tiles per side for the textureless-tile share, and their std threshold (grey levels).
+TILES, TILE_STD = 8, 3.0
+
+COLUMNS = (
+    Column("occlusion_flat_region_share", "share", "[0, 1]", "higher",
+           "Area share of the largest 4-connected region of flat cells (local std < 2)."),
+    Column("occlusion_textureless_tile_share", "share", "[0, 1]", "higher",
+           "Share of 8x8-grid tiles whose luminance std is below 3 grey levels."),
+    Column("occlusion_center_border_texture", "log10 ratio", "[-3, 3]", "lower",
+           "log10 of mean gradient magnitude in the central half of the area over that in "
+           "the border; low when the centre (where subjects sit) is covered or empty."),
+    Column("occlusion_dark_blob_share", "share", "[0, 1]", "higher",
+           "Area share of the largest connected region of flat cells darker than 20/255."),
+    Column("occlusion_bright_blob_share", "share", "[0, 1]", "higher",
+           "Area share of the largest connected region of flat cells brighter than 235/255."),
+)
+
+
+def largest_region_share(mask: np.ndarray) -> float:
+    """Area share (0-1) of the largest 4-connected True region of a boolean grid."""
+    if not mask.any():
+        return 0.0
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    return float(stats[1:, cv2.CC_STAT_AREA].max() / mask.size)
+
+
+def center_border_ratio(mag: np.ndarray) -> float:
+    """log10 ratio of mean gradient magnitude in the central region to the border region."""
+    h, w = mag.shape
+    top, left = round(h * 0.146), round(w * 0.146)  # central box of ~half the area
+    center = mag[top : h - top, left : w - left]
+    total, inner = float(mag.sum()), float(center.sum())
+    border_n = mag.size - center.size
+    if border_n == 0 or center.size == 0:
+        return 0.0
+    border_mean = (total - inner) / border_n
+    return float(np.log10((inner / center.size + 1e-3) / (border_mean + 1e-3)))
+
+
+def compute(ctx: ImageContext) -> dict[str, float]:
+    """Occlusion heuristics of one image."""
+    cell_std = grid_means(ctx.local_std, CELLS)
+    cell_mean = grid_means(ctx.grey_f, CELLS)
+    flat = cell_std < FLAT_STD
+    tile_mean = grid_means(ctx.grey_f, TILES)
+    tile_sq = grid_means(ctx.grey_f * ctx.grey_f, TILES)
+    tile_std = np.sqrt(np.maximum(tile_sq - tile_mean * tile_mean, 0.0))
+    return {
+        "occlusion_flat_region_share": largest_region_share(flat),
+        "occlusion_textureless_tile_share": float((tile_std < TILE_STD).mean()),
+        "occlusion_center_border_texture": center_border_ratio(ctx.gradients[2]),
+        "occlusion_dark_blob_share": largest_region_share(flat & (cell_mean < DARK_MEAN)),
+        "occlusion_bright_blob_share": largest_region_share(flat & (cell_mean > BRIGHT_MEAN)),
+    }

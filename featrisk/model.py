@@ -1,0 +1,497 @@
+"""RiskModel: a calibrated LightGBM model of P(misclassified) from image features.
+
+Training (``fit``)
+------------------
+1. Features come from :func:`featrisk.extract` (or a table it returned), optionally joined
+   with ``extra`` columns (for example :func:`featrisk.softmax_features`). Rows whose image
+   could not be read are left out, with a warning naming how many.
+2. K-fold cross-fitting (grouped when ``groups`` is given, so all variants of one source image
+   stay on one side): for fold k, a booster trains on the other folds with early stopping
+   (binary log-loss) on fold k+1 and predicts fold k. This gives out-of-fold (OOF) raw scores
+   that no booster saw, and the number of rounds that generalises.
+3. The final booster trains on all rows for the mean best round count x 1.1.
+4. Calibration: Platt scaling (a two-parameter logistic fit of the outcome on the OOF raw
+   log-odds). No class reweighting is used: reweighting distorts probabilities, and the
+   calibrated probability is what thresholds and reports read.
+5. The OOF calibrated risks and outcomes are kept to choose thresholds by flag budget or by
+   target accuracy of the accepted images.
+
+Softmax columns in ``extra`` (see :data:`MONOTONE`) get monotone constraints so that a more
+confident classifier never raises the risk.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from featrisk import metrics
+from featrisk.errors import NotFittedError, SchemaError
+from featrisk.extract import as_path_list, extract
+from featrisk.schema import FEATURE_COLUMNS, check_feature_table
+
+__all__ = ["MONOTONE", "RiskModel", "design_matrix", "outcomes_from"]
+
+#: Monotone constraints for known extra columns: +1 risk rises with the value, -1 falls.
+MONOTONE = {
+    "softmax_max_prob": -1,
+    "softmax_margin": -1,
+    "softmax_entropy": 1,
+    "softmax_gini": 1,
+}
+
+#: Quantiles of the training features kept to describe values in words ("very low", ...).
+QUANTILES = (0.05, 0.25, 0.75, 0.95)
+
+#: Most out-of-fold rows kept in a model (a seeded subsample beyond this).
+MAX_OOF_ROWS = 200_000
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+def platt_fit(raw: np.ndarray, y: np.ndarray, *, n_iter: int = 50) -> tuple[float, float]:
+    """Fit P(y=1) = sigmoid(a * raw + b) by Newton's method with Platt's target smoothing.
+
+    Parameters
+    ----------
+    raw : ndarray
+        Raw scores (log-odds).
+    y : ndarray of {0, 1}
+        Outcomes (1 = misclassified).
+
+    Returns
+    -------
+    (a, b) : tuple of float
+    """
+    n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
+    t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    a, b = 1.0, 0.0
+    x = np.column_stack([raw, np.ones_like(raw)])
+    for _ in range(n_iter):
+        p = _sigmoid(a * raw + b)
+        grad = x.T @ (p - t)
+        w = np.maximum(p * (1 - p), 1e-12)
+        hess = x.T @ (x * w[:, None]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(a), float(b)
+
+
+def fold_ids(n: int, *, cv: int, groups: np.ndarray | None, seed: int) -> np.ndarray:
+    """Assign each row a fold in 0..cv-1; whole groups go to one fold (shuffled, seeded)."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return rng.permutation(np.arange(n) % cv)
+    uniq, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    if len(uniq) < cv:
+        raise ValueError(f"groups has {len(uniq)} distinct values; need at least cv={cv}")
+    group_fold = rng.permutation(np.arange(len(uniq)) % cv)
+    return group_fold[inverse]
+
+
+def outcomes_from(correct: Any = None, *, y_true: Any = None, y_pred: Any = None) -> np.ndarray:
+    """Return 1 where the classifier was wrong, from ``correct`` or ``y_true``/``y_pred``."""
+    if correct is not None and (y_true is not None or y_pred is not None):
+        raise ValueError("pass either correct= or y_true=/y_pred=, not both")
+    if correct is None:
+        if y_true is None or y_pred is None:
+            raise ValueError("pass correct= (bool per image) or both y_true= and y_pred=")
+        yt, yp = np.asarray(y_true), np.asarray(y_pred)
+        if yt.shape != yp.shape:
+            raise ValueError(f"y_true has shape {yt.shape} but y_pred has {yp.shape}")
+        return (yt != yp).astype(np.int8)
+    c = np.asarray(correct)
+    allowed = {True, False}  # 1 == True and 0 == False, so 1/0 pass too
+    if c.dtype.kind not in "biu" and not (c.dtype == object and set(c.tolist()) <= allowed):
+        raise ValueError(f"correct must be bool (True = classified right), got dtype {c.dtype}")
+    if c.dtype.kind in "iu" and not np.isin(c, (0, 1)).all():
+        raise ValueError("correct must hold only True/False (or 1/0)")
+    return (~c.astype(bool)).astype(np.int8)
+
+
+def _join_extra(features: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
+    if extra is None:
+        return features
+    if not isinstance(extra, pd.DataFrame):
+        raise TypeError(f"extra must be a pandas DataFrame, got {type(extra).__name__}")
+    cols = [c for c in extra.columns if c != "path"]
+    clash = [c for c in cols if c in features.columns]
+    if clash:
+        raise ValueError(f"extra repeats feature columns: {', '.join(clash)}")
+    if "path" in extra.columns and "path" in features.columns:
+        lookup = extra.drop_duplicates("path").set_index("path")[cols]
+        joined = lookup.reindex(features["path"].to_numpy())
+        missing = joined.index[joined.isna().all(axis=1)].tolist() if cols else []
+        if missing:
+            raise ValueError(f"extra has no row for {len(missing)} path(s), e.g. {missing[0]}")
+        values = joined.reset_index(drop=True)
+    else:
+        if len(extra) != len(features):
+            raise ValueError(
+                f"extra has {len(extra)} rows but there are {len(features)} images; give it a "
+                "'path' column to join on, or the same rows in the same order"
+            )
+        values = extra[cols].reset_index(drop=True)
+    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(values[c])]
+    if bad:
+        raise TypeError(f"extra columns must be numeric: {', '.join(bad)}")
+    out = features.reset_index(drop=True).copy()
+    for c in cols:
+        out[c] = values[c].astype(np.float64).to_numpy()
+    return out
+
+
+def design_matrix(X: Any, extra: pd.DataFrame | None = None, *, n_jobs: int = 1,
+                  progress: bool = False) -> pd.DataFrame:
+    """Feature table for paths or an extracted table, joined with ``extra`` columns."""
+    if isinstance(X, pd.DataFrame):
+        check_feature_table(X, what="X")
+        table = X.reset_index(drop=True)
+        if "error" not in table.columns:
+            table = table.assign(error=None)
+        if "path" not in table.columns:
+            table = table.assign(path=[f"row {i}" for i in range(len(table))])
+    elif isinstance(X, str | Iterable):
+        table = extract(as_path_list(X), n_jobs=n_jobs, progress=progress)
+    else:
+        raise TypeError(f"X must be paths or a DataFrame from featrisk.extract, got {type(X).__name__}")
+    return _join_extra(table, extra)
+
+
+class RiskModel:
+    """Calibrated LightGBM model of the probability that a classifier gets an image wrong.
+
+    Follows scikit-learn conventions: ``__init__`` stores parameters, :meth:`fit` returns
+    ``self``, learned state ends in ``_``.
+
+    Parameters
+    ----------
+    n_estimators : int, default 2000
+        Upper bound on boosting rounds; early stopping chooses the number used.
+    learning_rate : float, default 0.05
+    num_leaves : int, default 15
+    min_child_samples : int, default 20
+    cv : int, default 5
+        Folds for cross-fitting (out-of-fold predictions, early stopping, calibration).
+    early_stopping_rounds : int, default 100
+    threshold : float, default 0.5
+        Default risk threshold of :meth:`predict` (flag when risk >= threshold: the image is
+        more likely wrong than right). Use :meth:`threshold_for` for other operating points.
+    random_state : int, default 0
+    n_jobs : int, default 1
+        LightGBM threads. One thread is the default: on small tables more threads were
+        measured to be far slower on a busy machine.
+    params : dict, optional
+        Further LightGBM parameters, passed as given.
+    """
+
+    def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.05,
+                 num_leaves: int = 15, min_child_samples: int = 20, cv: int = 5,
+                 early_stopping_rounds: int = 100, threshold: float = 0.5,
+                 random_state: int = 0, n_jobs: int = 1,
+                 params: dict[str, Any] | None = None) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.cv = cv
+        self.early_stopping_rounds = early_stopping_rounds
+        self.threshold = threshold
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.params = params
+
+    # -- training -------------------------------------------------------------------------
+    def _lgb_params(self, feature_names: list[str]) -> dict[str, Any]:
+        params = {
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "feature_fraction": 0.8,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "lambda_l2": 1.0,
+            "num_threads": self.n_jobs,
+            "seed": self.random_state,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbose": -1,
+        }
+        mono = [MONOTONE.get(f, 0) for f in feature_names]
+        if any(mono):
+            params["monotone_constraints"] = mono
+        params.update(self.params or {})
+        return params
+
+    def fit(self, X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
+            extra: pd.DataFrame | None = None, groups: Any = None) -> RiskModel:
+        """Fit on a classifier's validation outcomes.
+
+        Parameters
+        ----------
+        X : list of paths or DataFrame
+            Image paths, or the table :func:`featrisk.extract` returned for them.
+        correct : array-like of bool
+            True where the classifier was right. Or give ``y_true`` and ``y_pred``.
+        extra : DataFrame, optional
+            More numeric per-image columns (e.g. :func:`featrisk.softmax_features`), joined
+            on a ``path`` column when both have one, else by row order.
+        groups : array-like, optional
+            Group label per image (e.g. the source photo of degraded variants); folds never
+            split a group.
+
+        Returns
+        -------
+        RiskModel
+            ``self``, fitted.
+        """
+        start = time.perf_counter()
+        table = design_matrix(X, extra)
+        error = outcomes_from(correct, y_true=y_true, y_pred=y_pred)
+        if len(error) != len(table):
+            raise ValueError(f"correct has {len(error)} values but X has {len(table)} images")
+        grp = None if groups is None else np.asarray(groups)
+        if grp is not None and len(grp) != len(table):
+            raise ValueError(f"groups has {len(grp)} values but X has {len(table)} images")
+        ok = table["error"].isna().to_numpy()
+        if not ok.all():
+            warnings.warn(
+                f"{(~ok).sum()} of {len(ok)} images could not be read and were left out of "
+                f"training; first: {table.loc[~ok, 'error'].iloc[0]}", stacklevel=2,
+            )
+        feature_names = [c for c in table.columns if c not in ("path", "error")]
+        x = table.loc[ok, feature_names].to_numpy(np.float64)
+        y = error[ok]
+        grp = None if grp is None else grp[ok]
+        n_err = int(y.sum())
+        if min(n_err, len(y) - n_err) < self.cv:
+            raise ValueError(
+                f"need at least cv={self.cv} correct and {self.cv} wrong images to fit; got "
+                f"{len(y) - n_err} correct and {n_err} wrong"
+            )
+        params = self._lgb_params(feature_names)
+        oof_raw, rounds = self._cross_fit(x, y, grp, feature_names, params)
+        self.n_estimators_ = max(1, int(round(np.mean(rounds) * 1.1)))
+        data = lgb.Dataset(x, y, feature_name=feature_names, free_raw_data=True)
+        self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators_)
+        self.calibration_ = platt_fit(oof_raw, y)
+        self.feature_names_ = feature_names
+        self.extra_columns_ = [f for f in feature_names if f not in FEATURE_COLUMNS]
+        self._set_oof(_sigmoid(self.calibration_[0] * oof_raw + self.calibration_[1]), y)
+        self.feature_quantiles_ = {
+            f: [float(v) for v in np.quantile(x[:, i], QUANTILES)]
+            for i, f in enumerate(feature_names)
+        }
+        contrib = self.booster_.predict(x, pred_contrib=True)[:, :-1]
+        self.mean_abs_contrib_ = dict(zip(feature_names, np.abs(contrib).mean(axis=0).tolist(),
+                                          strict=True))
+        self.training_summary_ = {
+            "n_images": int(len(y)),
+            "n_unreadable": int((~ok).sum()),
+            "error_rate": float(y.mean()),
+            "cv": self.cv,
+            "grouped": grp is not None,
+            "n_estimators": self.n_estimators_,
+            "oof_auroc": metrics.auroc(y, self.oof_risk_),
+            "oof_ece": metrics.ece(y, self.oof_risk_),
+            "calibration": "platt",
+            "fit_seconds": round(time.perf_counter() - start, 3),
+        }
+        self.threshold_ = float(self.threshold)
+        return self
+
+    def _cross_fit(self, x: np.ndarray, y: np.ndarray, grp: np.ndarray | None,
+                   names: list[str], params: dict[str, Any]) -> tuple[np.ndarray, list[int]]:
+        folds = fold_ids(len(y), cv=self.cv, groups=grp, seed=self.random_state)
+        oof = np.zeros(len(y))
+        rounds: list[int] = []
+        for k in range(self.cv):
+            test, valid = folds == k, folds == (k + 1) % self.cv
+            train = ~(test | valid)
+            dtrain = lgb.Dataset(x[train], y[train], feature_name=names)
+            dvalid = lgb.Dataset(x[valid], y[valid], reference=dtrain)
+            booster = lgb.train(
+                params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dvalid],
+                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            )
+            best = booster.best_iteration or booster.current_iteration()
+            rounds.append(best)
+            oof[test] = booster.predict(x[test], raw_score=True, num_iteration=best)
+        return oof, rounds
+
+    def _set_oof(self, risk: np.ndarray, error: np.ndarray) -> None:
+        if len(risk) > MAX_OOF_ROWS:
+            keep = np.sort(np.random.default_rng(0).choice(len(risk), MAX_OOF_ROWS, replace=False))
+            risk, error = risk[keep], error[keep]
+        self.oof_risk_ = np.asarray(risk, dtype=np.float64)
+        self.oof_error_ = np.asarray(error, dtype=np.int8)
+
+    # -- using ----------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError(
+                "this RiskModel is not fitted yet; call fit(X, correct) or featrisk.load(path)"
+            )
+
+    def _matrix(self, X: Any, extra: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray]:
+        self._check_fitted()
+        table = design_matrix(X, extra)
+        missing = [f for f in self.feature_names_ if f not in table.columns]
+        if missing:
+            hint = (" (pass them with extra=)" if set(missing) <= set(self.extra_columns_) else "")
+            raise SchemaError(f"the model needs column(s) {', '.join(missing)}{hint}")
+        return table, table[self.feature_names_].to_numpy(np.float64)
+
+    def decision_function(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
+        """Raw log-odds of the booster (before calibration), NaN for unreadable images."""
+        table, x = self._matrix(X, extra)
+        return self._raw(table, x)
+
+    def _raw(self, table: pd.DataFrame, x: np.ndarray) -> np.ndarray:
+        raw = np.full(len(table), np.nan)
+        ok = table["error"].isna().to_numpy()
+        if ok.any():
+            raw[ok] = self.booster_.predict(x[ok], raw_score=True)
+        return raw
+
+    def _calibrate(self, raw: np.ndarray) -> np.ndarray:
+        a, b = self.calibration_
+        return _sigmoid(a * raw + b)
+
+    def predict_risk(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
+        """Calibrated probability (0-1) that the classifier gets each image wrong; NaN if unreadable."""
+        return self._calibrate(self.decision_function(X, extra=extra))
+
+    def predict_proba(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
+        """scikit-learn style: column 0 P(correct), column 1 P(misclassified)."""
+        risk = self.predict_risk(X, extra=extra)
+        return np.column_stack([1.0 - risk, risk])
+
+    def threshold_for(self, *, flag_rate: float | None = None,
+                      target_accuracy: float | None = None) -> float:
+        """Risk threshold (flag when risk >= it) for a flag budget or a target accuracy.
+
+        Chosen on the out-of-fold predictions kept from training.
+
+        Parameters
+        ----------
+        flag_rate : float in (0, 1), optional
+            Share of images to flag.
+        target_accuracy : float in (0, 1], optional
+            Accuracy the classifier should reach on the images not flagged.
+        """
+        self._check_fitted()
+        return metrics.threshold_for(self.oof_risk_, self.oof_error_, flag_rate=flag_rate,
+                                     target_accuracy=target_accuracy)
+
+    def explain(self, X: Any, *, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+        """TreeSHAP contributions (log-odds) per feature plus ``base_value``, per image.
+
+        Each row sums to the booster's raw score (:meth:`decision_function`); calibration
+        is a monotone map applied after. Unreadable images get NaN rows.
+        """
+        table, x = self._matrix(X, extra)
+        frame = contributions_frame(self, table, x)
+        frame.insert(0, "path", table["path"].to_numpy())
+        return frame
+
+    def importance(self) -> pd.DataFrame:
+        """Global importance: mean |TreeSHAP| (log-odds, on the training images) and gain.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by feature, columns ``mean_abs_contribution`` and ``gain`` (share of
+            total split gain), sorted by the first, descending.
+        """
+        self._check_fitted()
+        gain = self.booster_.feature_importance(importance_type="gain")
+        total = gain.sum() or 1.0
+        frame = pd.DataFrame(
+            {"mean_abs_contribution": [self.mean_abs_contrib_[f] for f in self.feature_names_],
+             "gain": gain / total},
+            index=pd.Index(self.feature_names_, name="feature"),
+        )
+        return frame.sort_values("mean_abs_contribution", ascending=False)
+
+    def describe_value(self, feature: str, value: float) -> str:
+        """Words for a value against the training distribution ("very low" ... "very high")."""
+        q05, q25, q75, q95 = self.feature_quantiles_[feature]
+        if value < q05:
+            return "very low"
+        if value < q25:
+            return "low"
+        if value > q95:
+            return "very high"
+        if value > q75:
+            return "high"
+        return "typical"
+
+    def reasons(self, contributions: pd.DataFrame, table: pd.DataFrame, *, top: int = 3) -> list[str]:
+        """Top risk-raising features per image, in words, e.g. ``"blur_tile_max very low (+0.82)"``."""
+        names = self.feature_names_
+        contrib = contributions[names].to_numpy()
+        values = table[names].to_numpy()
+        out = []
+        for i in range(len(contrib)):
+            row = contrib[i]
+            if not np.isfinite(row).all():
+                out.append("")
+                continue
+            order = np.argsort(-row)[:top]
+            parts = [f"{names[j]} {self.describe_value(names[j], values[i, j])} ({row[j]:+.2f})"
+                     for j in order if row[j] > 0]
+            out.append("; ".join(parts))
+        return out
+
+    def __repr__(self) -> str:
+        state = (f"fitted on {self.training_summary_['n_images']} images"
+                 if hasattr(self, "booster_") else "not fitted")
+        return f"RiskModel({state})"
+
+
+def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
+               threshold: float | None = None, top_reasons: int = 3) -> pd.DataFrame:
+    """path, risk, flagged, reasons, error for each image (see :func:`featrisk.predict`)."""
+    table, x = model._matrix(X, extra)
+    risk = model._calibrate(model._raw(table, x))
+    contributions = contributions_frame(model, table, x)
+    thr = model.threshold_ if threshold is None else float(threshold)
+    flagged = np.where(np.isnan(risk), True, risk >= thr)
+    return pd.DataFrame({
+        "path": table["path"].to_numpy(),
+        "risk": risk,
+        "flagged": flagged.astype(bool),
+        "reasons": model.reasons(contributions, table, top=top_reasons),
+        "error": table["error"].to_numpy(),
+    })
+
+
+def contributions_frame(model: RiskModel, table: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
+    """TreeSHAP contributions and base value for a design matrix; NaN rows where unreadable."""
+    out = np.full((len(table), len(model.feature_names_) + 1), np.nan)
+    ok = table["error"].isna().to_numpy()
+    if ok.any():
+        out[ok] = model.booster_.predict(x[ok], pred_contrib=True)
+    return pd.DataFrame(out, columns=[*model.feature_names_, "base_value"])
+
+
+def _save(self: RiskModel, path: Any) -> Any:
+    """Write the model to one JSON text file atomically; see :func:`featrisk.persist.save`."""
+    from featrisk.persist import save
+
+    return save(self, path)
+
+
+RiskModel.save = _save  # type: ignore[attr-defined]

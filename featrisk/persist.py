@@ -1,0 +1,167 @@
+"""Saving and loading RiskModels as one JSON text file; nothing is ever unpickled.
+
+File layout (UTF-8 JSON)::
+
+    {"format": "featrisk-model", "format_version": 1,
+     "manifest": {schema_version, feature_names, extra_columns, calibration, threshold,
+                  training_summary, feature_quantiles, mean_abs_contribution, oof, params,
+                  package_versions, saved_at},
+     "booster_sha256": "<sha256 of the booster text>",
+     "booster": "<LightGBM text model>"}
+
+Saving writes a temporary file beside the target and renames it over the target, so a crash
+mid-save never leaves a half-written model where a good one was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from featrisk.errors import ModelFileError, SchemaError
+from featrisk.model import RiskModel
+from featrisk.schema import SCHEMA_VERSION
+
+__all__ = ["load", "save"]
+
+FORMAT = "featrisk-model"
+FORMAT_VERSION = 1
+_PARAMS = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "cv",
+           "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params")
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("featrisk", "lightgbm", "numpy", "pandas", "opencv-python-headless",
+                 "scikit-image"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
+    """Write a fitted model to ``path`` atomically (temporary file + rename).
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    model._check_fitted()
+    booster = model.booster_.model_to_string()
+    manifest: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "feature_names": model.feature_names_,
+        "extra_columns": model.extra_columns_,
+        "calibration": {"method": "platt", "a": model.calibration_[0], "b": model.calibration_[1]},
+        "threshold": model.threshold_,
+        "n_estimators": model.n_estimators_,
+        "training_summary": model.training_summary_,
+        "feature_quantiles": model.feature_quantiles_,
+        "mean_abs_contribution": model.mean_abs_contrib_,
+        "oof": {"risk": np.round(model.oof_risk_, 6).tolist(), "error": model.oof_error_.tolist()},
+        "params": {k: getattr(model, k) for k in _PARAMS},
+        "package_versions": _versions(),
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "manifest": manifest,
+           "booster_sha256": _digest(booster), "booster": booster}
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    if head[:1] == b"\x80" or head[:2] in (b"x\x9c", b"x\x01", b"x\xda") or head[:2] == b"PK":
+        raise ModelFileError(
+            f"{path}: looks like a pickle/joblib/zip file. featrisk never unpickles files "
+            "(unpickling can run arbitrary code); featrisk models are JSON text written by "
+            "model.save(path). Load the object where it was made and call .save() on it."
+        )
+
+
+def load(path: str | os.PathLike[str]) -> RiskModel:
+    """Read a model written by :meth:`RiskModel.save` / :func:`featrisk.save`.
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, not JSON (e.g. a pickle, which is refused unread), truncated,
+        altered (checksum mismatch), or not a featrisk model.
+    SchemaError
+        The model was trained on another feature schema version.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"{p}: model file not found") from None
+    except OSError as exc:
+        raise ModelFileError(f"{p}: cannot read model file ({exc})") from exc
+    _refuse_binary(p, raw[:4])
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{p}: not a valid featrisk model (truncated or not JSON: {exc})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(f"{p}: not a featrisk model (no 'format': '{FORMAT}' field)")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{p}: model file format {doc.get('format_version')} is not readable by this "
+            f"featrisk (format {FORMAT_VERSION}); re-fit or upgrade featrisk"
+        )
+    booster_text, manifest = doc.get("booster"), doc.get("manifest")
+    if not isinstance(booster_text, str) or not isinstance(manifest, dict):
+        raise ModelFileError(f"{p}: model file lacks its booster or manifest")
+    if _digest(booster_text) != doc.get("booster_sha256"):
+        raise ModelFileError(f"{p}: checksum mismatch: the model text was altered or truncated")
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise SchemaError(
+            f"{p}: model was trained on feature schema {manifest.get('schema_version')}, this "
+            f"featrisk computes schema {SCHEMA_VERSION}; re-fit it on features from this version"
+        )
+    return _from_manifest(manifest, lgb.Booster(model_str=booster_text))
+
+
+def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:
+    model = RiskModel(**m["params"])
+    model.booster_ = booster
+    model.feature_names_ = list(m["feature_names"])
+    model.extra_columns_ = list(m["extra_columns"])
+    model.calibration_ = (float(m["calibration"]["a"]), float(m["calibration"]["b"]))
+    model.threshold_ = float(m["threshold"])
+    model.n_estimators_ = int(m["n_estimators"])
+    model.training_summary_ = dict(m["training_summary"])
+    model.feature_quantiles_ = {k: list(v) for k, v in m["feature_quantiles"].items()}
+    model.mean_abs_contrib_ = dict(m["mean_abs_contribution"])
+    model.oof_risk_ = np.asarray(m["oof"]["risk"], dtype=np.float64)
+    model.oof_error_ = np.asarray(m["oof"]["error"], dtype=np.int8)
+    if booster.feature_name() != model.feature_names_:
+        raise ModelFileError("model file's booster and manifest disagree on feature names")
+    return model

@@ -1,0 +1,69 @@
+"""The feature schema: column names, their order and documentation, and table validation.
+
+Feature names are a stable, versioned schema. Renaming, removing, adding or redefining a
+column bumps :data:`SCHEMA_VERSION`; saved models record the version they were trained on and
+refuse tables of another.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from featrisk.errors import SchemaError
+from featrisk.features import COLUMNS
+
+#: Version of the feature schema; part of every saved model's manifest.
+SCHEMA_VERSION = "1"
+
+#: Feature column names in table order.
+FEATURE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+#: Columns every feature table carries besides the features.
+META_COLUMNS = ("path", "error")
+
+
+def feature_docs() -> pd.DataFrame:
+    """Documentation of every feature column.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by feature name, with columns ``family``, ``unit``, ``range``, ``worse``
+        (``"lower"``, ``"higher"``, ``"both"`` or ``"none"``) and ``doc``.
+    """
+    rows = [
+        {"feature": c.name, "family": c.name.split("_", 1)[0], "unit": c.unit,
+         "range": c.range, "worse": c.worse, "doc": c.doc}
+        for c in COLUMNS
+    ]
+    return pd.DataFrame(rows).set_index("feature")
+
+
+def check_feature_table(table: pd.DataFrame, *, required: tuple[str, ...] = FEATURE_COLUMNS,
+                        what: str = "feature table") -> None:
+    """Raise SchemaError naming every missing column, and the schema versions if they differ.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A table from :func:`featrisk.extract` (possibly with extra columns).
+    required : tuple of str
+        Columns that must be present.
+    what : str
+        How to call the table in the message.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise SchemaError(f"{what} must be a pandas DataFrame, got {type(table).__name__}")
+    missing = [c for c in required if c not in table.columns]
+    version = table.attrs.get("featrisk_schema")
+    if version is not None and str(version) != SCHEMA_VERSION:
+        raise SchemaError(
+            f"{what} was extracted with feature schema {version}, this featrisk uses schema "
+            f"{SCHEMA_VERSION}; re-run featrisk.extract on the images"
+        )
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise SchemaError(
+            f"{what} lacks {len(missing)} required column(s): {shown}; "
+            "pass the output of featrisk.extract (schema " + SCHEMA_VERSION + ")"
+        )

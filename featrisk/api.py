@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from featrisk.errors import FeatriskError
-from featrisk.model import RiskModel, design_matrix, risk_table
+from featrisk.extract import as_path_list, extract
+from featrisk.model import RiskModel, risk_table
 from featrisk.persist import load
 
 __all__ = ["default_model_path", "fit", "predict"]
@@ -42,7 +43,8 @@ def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
     RiskModel
         Fitted; ``model.training_summary_`` holds its out-of-fold AUROC and calibration error.
     """
-    table = design_matrix(X, n_jobs=n_jobs, progress=progress)
+    table = X if isinstance(X, pd.DataFrame) else extract(as_path_list(X), n_jobs=n_jobs,
+                                                           progress=progress)
     return RiskModel(**params).fit(table, correct, y_true=y_true, y_pred=y_pred, extra=extra,
                                    groups=groups)
 
@@ -98,5 +100,6 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     threshold = None
     if flag_rate is not None or target_accuracy is not None:
         threshold = model.threshold_for(flag_rate=flag_rate, target_accuracy=target_accuracy)
-    table = design_matrix(X, n_jobs=n_jobs, progress=progress)
-    return risk_table(model, table, extra=extra, threshold=threshold, top_reasons=top_reasons)
+    if not isinstance(X, pd.DataFrame):
+        X = extract(as_path_list(X), n_jobs=n_jobs, progress=progress)
+    return risk_table(model, X, extra=extra, threshold=threshold, top_reasons=top_reasons)

@@ -152,10 +152,11 @@ def _join_extra(features: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFr
 
 
 def design_matrix(X: Any, extra: pd.DataFrame | None = None, *, n_jobs: int = 1,
-                  progress: bool = False) -> pd.DataFrame:
+                  progress: bool = False,
+                  required: tuple[str, ...] = FEATURE_COLUMNS) -> pd.DataFrame:
     """Feature table for paths or an extracted table, joined with ``extra`` columns."""
     if isinstance(X, pd.DataFrame):
-        check_feature_table(X, what="X")
+        check_feature_table(X, required=required, what="X")
         table = X.reset_index(drop=True)
         if "error" not in table.columns:
             table = table.assign(error=None)
@@ -193,13 +194,16 @@ class RiskModel:
         measured to be far slower on a busy machine.
     params : dict, optional
         Further LightGBM parameters, passed as given.
+    features : list of str, optional
+        Feature columns to use (default: all of :data:`featrisk.FEATURE_COLUMNS`).
     """
 
     def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.05,
                  num_leaves: int = 15, min_child_samples: int = 20, cv: int = 5,
                  early_stopping_rounds: int = 100, threshold: float = 0.5,
                  random_state: int = 0, n_jobs: int = 1,
-                 params: dict[str, Any] | None = None) -> None:
+                 params: dict[str, Any] | None = None,
+                 features: list[str] | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -210,6 +214,7 @@ class RiskModel:
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.params = params
+        self.features = features
 
     # -- training -------------------------------------------------------------------------
     def _lgb_params(self, feature_names: list[str]) -> dict[str, Any]:
@@ -257,7 +262,11 @@ class RiskModel:
             ``self``, fitted.
         """
         start = time.perf_counter()
-        table = design_matrix(X, extra)
+        base = tuple(self.features) if self.features is not None else FEATURE_COLUMNS
+        unknown = [f for f in base if f not in FEATURE_COLUMNS]
+        if unknown:
+            raise ValueError(f"features holds unknown column(s): {', '.join(unknown)}")
+        table = design_matrix(X, extra, required=base)
         error = outcomes_from(correct, y_true=y_true, y_pred=y_pred)
         if len(error) != len(table):
             raise ValueError(f"correct has {len(error)} values but X has {len(table)} images")
@@ -270,7 +279,8 @@ class RiskModel:
                 f"{(~ok).sum()} of {len(ok)} images could not be read and were left out of "
                 f"training; first: {table.loc[~ok, 'error'].iloc[0]}", stacklevel=2,
             )
-        feature_names = [c for c in table.columns if c not in ("path", "error")]
+        extra_names = [c for c in (extra.columns if extra is not None else []) if c != "path"]
+        feature_names = [*base, *extra_names]
         x = table.loc[ok, feature_names].to_numpy(np.float64)
         y = error[ok]
         grp = None if grp is None else grp[ok]
@@ -346,7 +356,8 @@ class RiskModel:
 
     def _matrix(self, X: Any, extra: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray]:
         self._check_fitted()
-        table = design_matrix(X, extra)
+        base = tuple(f for f in self.feature_names_ if f not in self.extra_columns_)
+        table = design_matrix(X, extra, required=base)
         missing = [f for f in self.feature_names_ if f not in table.columns]
         if missing:
             hint = (" (pass them with extra=)" if set(missing) <= set(self.extra_columns_) else "")

@@ -37,7 +37,7 @@ __all__ = ["load", "save"]
 FORMAT = "featrisk-model"
 FORMAT_VERSION = 1
 _PARAMS = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "cv",
-           "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params")
+           "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params", "features")
 
 
 def _versions() -> dict[str, str]:

@@ -9,6 +9,7 @@ shifted, not when it holds a few saturated objects).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from featrisk.features._base import Column, ImageContext
@@ -62,7 +63,7 @@ def colorfulness(rgb: np.ndarray) -> float:
 
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Colour measures of one image."""
-    means = ctx.rgb.reshape(-1, 3).mean(axis=0) / 255.0
+    means = np.array(cv2.mean(ctx.rgb)[:3]) / 255.0
     hsv = ctx.hsv
     hue, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
     n = float(hue.size)
@@ -73,10 +74,10 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     sat_bins = np.bincount(
         np.minimum(sat.ravel().astype(np.int32) * SAT_BINS // 255, SAT_BINS - 1), minlength=SAT_BINS
     ) / n
-    ab = ctx.lab[:, :, 1:].reshape(-1, 2)
-    mean_ab = ab.mean(axis=0)
+    _, a, b = cv2.split(ctx.lab)
+    mean_ab = np.array([cv2.mean(a)[0], cv2.mean(b)[0]])
     strength = float(np.hypot(*mean_ab))
-    spread = float(np.hypot(*(ab - mean_ab).T).mean())
+    spread = cv2.mean(cv2.magnitude(a - np.float32(mean_ab[0]), b - np.float32(mean_ab[1])))[0]
     out = {
         "color_mean_r": float(means[0]),
         "color_mean_g": float(means[1]),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from featrisk.features._base import Column, ImageContext, percentiles_from_hist
+from featrisk.features._base import Column, ImageContext, percentiles_from_hist, quantile
 
 COLUMNS = (
     Column("contrast_rms", "luminance", "[0, 0.5]", "lower", "Standard deviation of luminance."),
@@ -30,5 +28,5 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "contrast_range_p5_p95": float(p95 - p05),
         "contrast_local_mean": float(local.mean()),
         "contrast_local_std": float(local.std()),
-        "contrast_local_p10": float(np.percentile(local, 10)),
+        "contrast_local_p10": quantile(local, 0.1),
     }

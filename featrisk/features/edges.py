@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from featrisk.features._base import Column, ImageContext
+from featrisk.features._base import Column, ImageContext, quantile
 
 #: Canny hysteresis thresholds on the 0-255 working luminance.
 CANNY_LOW, CANNY_HIGH = 50, 150
@@ -29,14 +29,13 @@ COLUMNS = (
 
 def orientation_entropy(gx: np.ndarray, gy: np.ndarray, mag: np.ndarray) -> float:
     """Entropy in bits of the magnitude-weighted gradient orientation histogram."""
-    strong = mag > ORIENT_MIN_MAG
-    if not strong.any():
+    weights = np.where(mag > ORIENT_MIN_MAG, mag, np.float32(0.0))
+    total = float(weights.sum(dtype=np.float64))
+    if total <= 0.0:
         return 0.0
-    angle = np.arctan2(gy[strong], gx[strong]) % np.pi
-    hist = np.bincount(
-        np.minimum((angle / np.pi * ORIENT_BINS).astype(np.int64), ORIENT_BINS - 1),
-        weights=mag[strong], minlength=ORIENT_BINS,
-    )
+    angle = cv2.phase(gx, gy)  # radians in [0, 2 pi); orientation folds it onto [0, pi)
+    bins = (angle * np.float32(ORIENT_BINS / np.pi)).astype(np.int32) % ORIENT_BINS
+    hist = np.bincount(bins.ravel(), weights=weights.ravel(), minlength=ORIENT_BINS)
     p = hist[hist > 0] / hist.sum()
     return float(-(p * np.log2(p)).sum())
 
@@ -48,6 +47,6 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     return {
         "edges_canny_density": float(np.count_nonzero(edges) / edges.size),
         "edges_grad_mean": float(mag.mean()),
-        "edges_grad_p90": float(np.percentile(mag, 90)),
+        "edges_grad_p90": quantile(mag, 0.9),
         "edges_orientation_entropy": orientation_entropy(gx, gy, mag),
     }

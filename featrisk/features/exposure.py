@@ -5,6 +5,7 @@ All on the working image's luminance (BT.601), scaled to [0, 1].
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from featrisk.features._base import Column, ImageContext, percentiles_from_hist
@@ -36,6 +37,12 @@ COLUMNS = (
 )
 
 
+def clipped_share(rgb: np.ndarray) -> float:
+    """Share (0-1) of pixels with any channel at 255."""
+    r, g, b = cv2.split(rgb)
+    return cv2.countNonZero(cv2.compare(cv2.max(cv2.max(r, g), b), 255, cv2.CMP_EQ)) / r.size
+
+
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Exposure measures of one image."""
     hist = ctx.grey_hist
@@ -50,7 +57,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "exposure_p99": p99,
         "exposure_dark_frac": float(hist[: DARK_LEVEL + 1].sum()),
         "exposure_bright_frac": float(hist[BRIGHT_LEVEL:].sum()),
-        "exposure_clipped_channel_frac": float((ctx.rgb.max(axis=2) == 255).mean()),
+        "exposure_clipped_channel_frac": clipped_share(ctx.rgb),
         "exposure_entropy": float(-(nz * np.log2(nz)).sum()),
         "exposure_dynamic_range": float(p99 - p01),
     }

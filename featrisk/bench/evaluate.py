@@ -1,0 +1,226 @@
+"""Grouped cross-validated evaluation of featrisk against the baselines a user would use.
+
+For one outcome set (a table of image paths with a real classifier's outcomes, built by
+:mod:`featrisk.bench.imagenet` or :mod:`featrisk.bench.cifar`), every method below scores
+each image out of fold, with folds grouped by source image (a photo and all its degraded
+variants are always on the same side):
+
+- ``featrisk`` (image only, the headline): :class:`featrisk.RiskModel` on all features.
+- ``featrisk_hybrid_lgbm``: the same with the softmax scores as extra inputs (monotone).
+- ``featrisk_hybrid_stack``: a logistic stack of logit(max-softmax) and logit(image-only
+  risk), fitted on the training folds' out-of-fold risks (never on its own test fold).
+- ``max_softmax``, ``margin``, ``entropy``: the classifier's own uncertainty (1 - p_max,
+  1 - margin, entropy / log K).
+- ``properties``: LightGBM on brightness, RMS contrast, aspect ratio, area and mean R/G/B.
+- ``cleanvision_*``: CleanVision-style rule scores (dark, light, blurry, low information)
+  and their maximum, as rank percentiles.
+- ``oracle``: the degradation oracle, each image's score the training-fold error rate of its
+  exact (degradation, severity) cell: what knowing the degradation alone would give.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from featrisk import metrics
+from featrisk.model import RiskModel, fold_ids
+
+#: Columns of the "properties model" baseline (default image properties of a popular suite).
+PROPERTY_COLUMNS = ["exposure_mean", "contrast_rms", "geometry_aspect_ratio",
+                    "geometry_megapixels", "color_mean_r", "color_mean_g", "color_mean_b"]
+
+SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
+
+#: Methods whose score is a calibrated probability (ECE is reported only for these).
+PROBABILISTIC = {"featrisk", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties",
+                 "oracle", "max_softmax"}
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def logistic_fit(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-3, n_iter: int = 100) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method; returns weights (last = bias)."""
+    xb = np.column_stack([x, np.ones(len(x))])
+    w = np.zeros(xb.shape[1])
+    for _ in range(n_iter):
+        p = 1 / (1 + np.exp(-np.clip(xb @ w, -50, 50)))
+        grad = xb.T @ (p - y) + l2 * np.r_[w[:-1], 0.0]
+        hess = xb.T @ (xb * (p * (1 - p))[:, None]) + l2 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return w
+
+
+def logistic_predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Probabilities of a :func:`logistic_fit` model."""
+    return 1 / (1 + np.exp(-np.clip(np.column_stack([x, np.ones(len(x))]) @ w, -50, 50)))
+
+
+def rank_score(values: np.ndarray) -> np.ndarray:
+    """Rank percentile in (0, 1] (ties averaged): turns any score into a [0, 1] ranking."""
+    return pd.Series(values).rank(method="average", pct=True).to_numpy()
+
+
+def cleanvision_scores(features: pd.DataFrame) -> dict[str, np.ndarray]:
+    """CleanVision-style rule scores (higher = more likely a problem image), in [0, 1].
+
+    dark: low 99th-percentile brightness; light: high 5th-percentile brightness; blurry: low
+    Laplacian variance of the (resized) grey image; low_information: low grey-histogram
+    entropy. Each is rank-normalised; ``cleanvision_any`` is their maximum.
+    """
+    rules = {
+        "cleanvision_dark": rank_score(-features["exposure_p99"].to_numpy()),
+        "cleanvision_light": rank_score(features["exposure_p05"].to_numpy()),
+        "cleanvision_blurry": rank_score(-features["blur_laplacian_var"].to_numpy()),
+        "cleanvision_low_information": rank_score(-features["exposure_entropy"].to_numpy()),
+    }
+    rules["cleanvision_any"] = np.max(np.column_stack(list(rules.values())), axis=1)
+    return rules
+
+
+def _oracle(train: pd.DataFrame, test: pd.DataFrame, error_train: np.ndarray) -> np.ndarray:
+    cells = train[["degradation", "severity"]].astype(str).agg("|".join, axis=1)
+    stats = pd.DataFrame({"cell": cells.to_numpy(), "e": error_train}).groupby("cell")["e"]
+    prior = float(error_train.mean())
+    rate = (stats.sum() + prior) / (stats.count() + 1)  # one pseudo-observation at the prior
+    test_cells = test[["degradation", "severity"]].astype(str).agg("|".join, axis=1)
+    return test_cells.map(rate).fillna(prior).to_numpy(float)
+
+
+def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5,
+                           seed: int = 0, model_params: dict[str, Any] | None = None,
+                           log: Callable[[str], None] = print) -> tuple[pd.DataFrame, dict]:
+    """Out-of-fold scores of every method, grouped by ``source_id``.
+
+    Returns
+    -------
+    (scores, timing) : DataFrame with one column per method (row-aligned with ``outcomes``),
+        and fit seconds per method.
+    """
+    error = (~outcomes["correct"].to_numpy(bool)).astype(int)
+    fold = fold_ids(len(outcomes), cv=folds, groups=outcomes["source_id"].to_numpy(), seed=seed)
+    softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
+    params = dict(model_params or {})
+    scores = {m: np.full(len(outcomes), np.nan) for m in (
+        "featrisk", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties", "oracle")}
+    timing: dict[str, float] = dict.fromkeys(scores, 0.0)
+    for k in range(folds):
+        test, train = fold == k, fold != k
+        groups = outcomes.loc[train, "source_id"].to_numpy()
+        ftr, fte = features[train], features[test]
+        t = time.perf_counter()
+        image = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups)
+        scores["featrisk"][test] = image.predict_risk(fte)
+        timing["featrisk"] += time.perf_counter() - t
+        t = time.perf_counter()
+        hybrid = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups,
+                                         extra=softmax[train].reset_index(drop=True))
+        scores["featrisk_hybrid_lgbm"][test] = hybrid.predict_risk(
+            fte, extra=softmax[test].reset_index(drop=True))
+        timing["featrisk_hybrid_lgbm"] += time.perf_counter() - t
+        t = time.perf_counter()
+        stack_x = np.column_stack([_logit(image.oof_risk_),
+                                   _logit(outcomes.loc[train, "max_prob"].to_numpy(float))])
+        w = logistic_fit(stack_x, error[train].astype(float))
+        test_x = np.column_stack([_logit(scores["featrisk"][test]),
+                                  _logit(outcomes.loc[test, "max_prob"].to_numpy(float))])
+        scores["featrisk_hybrid_stack"][test] = logistic_predict(w, test_x)
+        timing["featrisk_hybrid_stack"] += time.perf_counter() - t
+        t = time.perf_counter()
+        props = RiskModel(**params, features=PROPERTY_COLUMNS).fit(ftr, error[train] == 0,
+                                                                  groups=groups)
+        scores["properties"][test] = props.predict_risk(fte)
+        timing["properties"] += time.perf_counter() - t
+        scores["oracle"][test] = _oracle(outcomes[train], outcomes[test], error[train])
+        log(f"  fold {k + 1}/{folds}: image-only OOF-fit AUROC "
+            f"{image.training_summary_['oof_auroc']:.3f}, test AUROC "
+            f"{metrics.auroc(error[test], scores['featrisk'][test]):.3f}")
+    out = pd.DataFrame(scores)
+    k_classes = 1000 if outcomes["true_class"].max() >= 10 else 10
+    out["max_softmax"] = 1 - outcomes["max_prob"].to_numpy(float)
+    out["margin"] = 1 - outcomes["margin"].to_numpy(float)
+    out["entropy"] = outcomes["entropy"].to_numpy(float) / np.log(k_classes)
+    for name, values in cleanvision_scores(features).items():
+        out[name] = values
+    return out, timing
+
+
+def summarise(error: np.ndarray, scores: pd.DataFrame, groups: np.ndarray, *,
+              n_boot: int = 1000, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """metrics.summary per method (ECE kept only for probabilistic methods)."""
+    out = {}
+    for method in scores.columns:
+        s = metrics.summary(error, np.clip(scores[method].to_numpy(), 0, 1), groups=groups,
+                            n_boot=n_boot, seed=seed)
+        if method not in PROBABILISTIC:
+            s["ece"] = None
+        out[method] = s
+    return out
+
+
+def breakdown(error: np.ndarray, scores: pd.DataFrame, outcomes: pd.DataFrame, by: str,
+              methods: list[str]) -> pd.DataFrame:
+    """Point AUROC per method within each value of ``by`` (NaN where one class is absent)."""
+    rows = []
+    for value, idx in outcomes.groupby(by).indices.items():
+        e = error[idx]
+        row: dict[str, Any] = {by: value, "n": len(idx), "error_rate": float(e.mean()),
+                               "mean_risk": float(scores["featrisk"].to_numpy()[idx].mean())}
+        for m in methods:
+            row[m] = metrics.auroc(e, scores[m].to_numpy()[idx]) if 0 < e.sum() < len(e) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, seed: int = 0,
+             n_boot: int = 1000, model_params: dict[str, Any] | None = None,
+             log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Full evaluation of one outcome set: headline table, breakdowns, importance, gate."""
+    ok = features["error"].isna().to_numpy()
+    if not ok.all():
+        log(f"  {int((~ok).sum())} unreadable images left out")
+    features = features[ok].reset_index(drop=True)
+    outcomes = outcomes[ok].reset_index(drop=True)
+    error = (~outcomes["correct"].to_numpy(bool)).astype(int)
+    start = time.perf_counter()
+    scores, timing = cross_validated_scores(features, outcomes, folds=folds, seed=seed,
+                                            model_params=model_params, log=log)
+    cv_seconds = time.perf_counter() - start
+    groups = outcomes["source_id"].to_numpy()
+    table = summarise(error, scores, groups, n_boot=n_boot, seed=seed)
+    key = ["featrisk", "featrisk_hybrid_stack", "featrisk_hybrid_lgbm", "max_softmax",
+           "properties", "cleanvision_any", "oracle"]
+    outcomes = outcomes.assign(
+        family=np.where(outcomes["degradation"] == "none", "none (clean)", outcomes["degradation"]))
+    clean = (outcomes["degradation"] == "none").to_numpy()
+    full = RiskModel(**(model_params or {})).fit(features, error == 0, groups=groups)
+    importance = full.importance().head(25)
+    return {
+        "n_images": int(len(outcomes)), "n_sources": int(outcomes["source_id"].nunique()),
+        "error_rate": float(error.mean()), "clean_error_rate": float(error[clean].mean()),
+        "folds": folds, "seed": seed, "cv_seconds": round(cv_seconds, 1),
+        "fit_seconds": {k: round(v, 1) for k, v in timing.items()},
+        "methods": table,
+        "by_family": breakdown(error, scores, outcomes, "family", key).to_dict("records"),
+        "by_severity": breakdown(error, scores, outcomes, "severity", key).to_dict("records"),
+        "importance": importance.reset_index().to_dict("records"),
+        "gate": gate_message(table["featrisk"]["auroc"]),
+    }
+
+
+def gate_message(auroc: dict[str, float]) -> str | None:
+    """A warning when the AUROC interval includes 0.5 (no better than chance), else None."""
+    if auroc["low"] <= 0.5:
+        return (f"WARNING: AUROC {auroc['value']:.3f} [{auroc['low']:.3f}, {auroc['high']:.3f}] "
+                "includes 0.5: this risk model is not shown to be better than chance here")
+    return None

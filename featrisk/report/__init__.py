@@ -1,0 +1,1 @@
+"""HTML and JSON reports (renders tables the API computed)."""

@@ -75,7 +75,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
         "training_summary": model.training_summary_,
         "feature_quantiles": model.feature_quantiles_,
         "mean_abs_contribution": model.mean_abs_contrib_,
-        "oof": {"risk": np.round(model.oof_risk_, 6).tolist(), "error": model.oof_error_.tolist()},
+        "oof": {"risk": model.oof_risk_.tolist(), "error": model.oof_error_.tolist()},
         "params": {k: getattr(model, k) for k in _PARAMS},
         "package_versions": _versions(),
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),

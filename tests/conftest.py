@@ -45,3 +45,13 @@ def imagenet_paths() -> list[Path]:
     if not IMAGENET.is_dir():
         pytest.skip(f"{IMAGENET} is absent (the shared datasets are read at run time only)")
     return sorted(IMAGENET.glob("*.JPEG"))
+
+
+@pytest.fixture(scope="session")
+def demo_set(tmp_path_factory: pytest.TempPathFactory):
+    """The embedded demo set: features and real EfficientNet-Lite0 outcomes (row-aligned)."""
+    from featrisk.demo import demo_dataset
+
+    folder = tmp_path_factory.mktemp("demo")
+    features, outcomes = demo_dataset(folder / "images", n_jobs=2)
+    return folder, features, outcomes

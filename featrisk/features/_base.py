@@ -27,6 +27,9 @@ from featrisk.io import FileFacts
 WORK_SHORT_SIDE = 224
 #: Long side cap of the working image, pixels.
 WORK_LONG_SIDE = 448
+#: Largest side of the native central crop read by blockiness and pixel-repeat measures
+#: (a multiple of 8, aligned to the JPEG block grid).
+NATIVE_CROP = 1024
 #: Side of the square local-contrast window, pixels of the working image.
 LOCAL_WINDOW = 7
 
@@ -131,6 +134,11 @@ class ImageContext:
         return np.sqrt(np.maximum(sq - mean * mean, 0.0))
 
     @cached_property
+    def canny(self) -> np.ndarray:
+        """Canny edge map of the working luminance (uint8 0/255; thresholds 50/150, L2)."""
+        return cv2.Canny(self.grey, 50, 150, L2gradient=True)
+
+    @cached_property
     def hsv(self) -> np.ndarray:
         """Working image in OpenCV HSV, uint8 (H 0-179, S and V 0-255)."""
         return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2HSV)
@@ -179,3 +187,11 @@ def quantile(values: np.ndarray, q: float) -> float:
     flat = values.ravel()
     k = min(len(flat) - 1, int(q * len(flat)))
     return float(np.partition(flat, k)[k])
+
+
+def central_crop(grey: np.ndarray) -> np.ndarray:
+    """Central crop of at most NATIVE_CROP x NATIVE_CROP px, offsets aligned to the 8x8 grid."""
+    h, w = grey.shape
+    top = max(0, (h - NATIVE_CROP) // 2) // 8 * 8
+    left = max(0, (w - NATIVE_CROP) // 2) // 8 * 8
+    return grey[top : top + NATIVE_CROP, left : left + NATIVE_CROP]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from featrisk.features._base import Column, ImageContext, grid_means
+from featrisk.features._base import Column, ImageContext, central_crop, grid_means
 
 #: Side of the square resample used for the spectrum, pixels.
 SPECTRUM_SIZE = 64
@@ -48,6 +48,14 @@ COLUMNS = (
     Column("blur_coherence", "ratio", "[0, 1]", "higher",
            "Global structure-tensor coherence of gradients: 0 isotropic, 1 one direction "
            "(motion blur, stripes)."),
+    Column("blur_directional_ratio", "ratio", "[0, 1]", "lower",
+           "Weakest over strongest directional second-difference energy, comparing 0 with "
+           "90 degrees and 45 with 135 degrees (the smaller of the two ratios): low when "
+           "detail is smeared along one direction (motion blur)."),
+    Column("blur_repeat_share", "share", "[0, 1]", "higher",
+           "Share of adjacent native pixel pairs (horizontal and vertical) with identical "
+           "luminance in the central <= 1024 px: pixelation and nearest-neighbour upscaling "
+           "raise it (so do clipped or flat areas)."),
 )
 
 
@@ -79,6 +87,35 @@ def coherence(gx: np.ndarray, gy: np.ndarray) -> float:
     return float(np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / trace) if trace > 1e-9 else 0.0
 
 
+_DIRECTIONAL = tuple(
+    np.array(k, dtype=np.float32) for k in (
+        [[0, 0, 0], [1, -2, 1], [0, 0, 0]],
+        [[0, 1, 0], [0, -2, 0], [0, 1, 0]],
+        [[1, 0, 0], [0, -2, 0], [0, 0, 1]],
+        [[0, 0, 1], [0, -2, 0], [1, 0, 0]],
+    )
+)
+
+
+def directional_ratio(grey: np.ndarray) -> float:
+    """min(E0/E90, E45/E135) style ratio of directional second-difference energies, in [0, 1]."""
+    e = [float(cv2.mean(cv2.pow(cv2.filter2D(grey, cv2.CV_32F, k), 2))[0]) for k in _DIRECTIONAL]
+    ratios = [min(a, b) / max(a, b) for a, b in ((e[0], e[1]), (e[2], e[3])) if max(a, b) > 1e-9]
+    return min(ratios) if ratios else 1.0
+
+
+def repeat_share(grey: np.ndarray) -> float:
+    """Share of horizontally or vertically adjacent pixel pairs with equal values, in [0, 1]."""
+    g = central_crop(grey)
+    h, w = g.shape
+    pairs = h * (w - 1) + (h - 1) * w
+    if pairs <= 0:
+        return 0.0
+    same = cv2.countNonZero(cv2.compare(g[:, 1:], g[:, :-1], cv2.CMP_EQ)) if w > 1 else 0
+    same += cv2.countNonZero(cv2.compare(g[1:, :], g[:-1, :], cv2.CMP_EQ)) if h > 1 else 0
+    return same / pairs
+
+
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Blur measures of one image."""
     lap = ctx.laplacian
@@ -103,4 +140,6 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "blur_tile_spread": float(tiles.max() - tiles.min()),
         "blur_scale_ratio": float(np.log10((lap_var + 1e-3) / (half_var + 1e-3))),
         "blur_coherence": coherence(gx, gy),
+        "blur_directional_ratio": directional_ratio(ctx.grey_f),
+        "blur_repeat_share": repeat_share(ctx.native_grey),
     }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+
 from featrisk.features._base import Column, ImageContext, percentiles_from_hist, quantile
 
 COLUMNS = (
@@ -15,6 +18,9 @@ COLUMNS = (
            "Spread (std) of the local standard deviation over the image."),
     Column("contrast_local_p10", "grey levels", "[0, ~128]", "lower",
            "10th percentile of local standard deviation: how flat the flattest areas are."),
+    Column("contrast_dark_channel", "intensity", "[0, 1]", "higher",
+           "Mean dark channel (minimum over RGB, then over a 7x7 window) of the working image "
+           "(He et al., CVPR 2009): haze, fog and lifted blacks raise it."),
 )
 
 
@@ -22,6 +28,8 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     """Contrast measures of one image."""
     p01, p05, p95, p99 = percentiles_from_hist(ctx.grey_hist, (1, 5, 95, 99)) / 255.0
     local = ctx.local_std
+    r, g, b = cv2.split(ctx.rgb)
+    dark = cv2.erode(cv2.min(cv2.min(r, g), b), np.ones((7, 7), np.uint8))
     return {
         "contrast_rms": float(ctx.grey_f.std() / 255.0),
         "contrast_michelson": float((p99 - p01) / (p99 + p01)) if p99 + p01 > 0 else 0.0,
@@ -29,4 +37,5 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "contrast_local_mean": float(local.mean()),
         "contrast_local_std": float(local.std()),
         "contrast_local_p10": quantile(local, 0.1),
+        "contrast_dark_channel": cv2.mean(dark)[0] / 255.0,
     }

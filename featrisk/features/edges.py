@@ -7,8 +7,6 @@ import numpy as np
 
 from featrisk.features._base import Column, ImageContext, quantile
 
-#: Canny hysteresis thresholds on the 0-255 working luminance.
-CANNY_LOW, CANNY_HIGH = 50, 150
 #: Gradient magnitude (Sobel, grey levels) above which a pixel votes for an orientation.
 ORIENT_MIN_MAG = 20.0
 #: Orientation bins over [0, pi).
@@ -43,7 +41,7 @@ def orientation_entropy(gx: np.ndarray, gy: np.ndarray, mag: np.ndarray) -> floa
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Edge measures of one image."""
     gx, gy, mag = ctx.gradients
-    edges = cv2.Canny(ctx.grey, CANNY_LOW, CANNY_HIGH, L2gradient=True)
+    edges = ctx.canny
     return {
         "edges_canny_density": float(np.count_nonzero(edges) / edges.size),
         "edges_grad_mean": float(mag.mean()),

@@ -34,6 +34,9 @@ COLUMNS = (
            "Shannon entropy of the 256-bin luminance histogram."),
     Column("exposure_dynamic_range", "luminance", "[0, 1]", "lower",
            "p99 - p01 of luminance: the span of tones actually used."),
+    Column("exposure_corner_ratio", "ratio", "[0, ~5]", "lower",
+           "Mean luminance of the four corner boxes (each 1/5 of width and height) over that "
+           "of the central box (+1 grey level each): vignetting lowers it."),
 )
 
 
@@ -41,6 +44,16 @@ def clipped_share(rgb: np.ndarray) -> float:
     """Share (0-1) of pixels with any channel at 255."""
     r, g, b = cv2.split(rgb)
     return cv2.countNonZero(cv2.compare(cv2.max(cv2.max(r, g), b), 255, cv2.CMP_EQ)) / r.size
+
+
+def corner_ratio(grey: np.ndarray) -> float:
+    """Mean luminance of the four corner fifths over the central fifth-box (each +1 level)."""
+    h, w = grey.shape
+    bh, bw = max(1, h // 5), max(1, w // 5)
+    corners = [grey[:bh, :bw], grey[:bh, w - bw :], grey[h - bh :, :bw], grey[h - bh :, w - bw :]]
+    center = grey[(h - bh) // 2 : (h - bh) // 2 + bh, (w - bw) // 2 : (w - bw) // 2 + bw]
+    corner_mean = float(np.mean([cv2.mean(c)[0] for c in corners]))
+    return (corner_mean + 1.0) / (cv2.mean(center)[0] + 1.0)
 
 
 def compute(ctx: ImageContext) -> dict[str, float]:
@@ -60,4 +73,5 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "exposure_clipped_channel_frac": clipped_share(ctx.rgb),
         "exposure_entropy": float(-(nz * np.log2(nz)).sum()),
         "exposure_dynamic_range": float(p99 - p01),
+        "exposure_corner_ratio": corner_ratio(ctx.grey),
     }

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from featrisk.features._base import Column, ImageContext
-
-#: Largest side of the central crop used for blockiness, pixels (a multiple of 8).
-BLOCK_CROP = 1024
+from featrisk.features._base import Column, ImageContext, central_crop
 
 COLUMNS = (
     Column("jpeg_blockiness", "ratio", "[0, ~5]", "higher",
@@ -24,13 +21,6 @@ COLUMNS = (
     Column("jpeg_chroma_share", "ratio", "0.25, 0.5, 1", "lower",
            "Chroma resolution relative to luma (0.25 = 4:2:0, 0.5 = 4:2:2, 1 = 4:4:4 or lossless)."),
 )
-
-
-def _central_crop(grey: np.ndarray) -> np.ndarray:
-    h, w = grey.shape
-    top = max(0, (h - BLOCK_CROP) // 2) // 8 * 8
-    left = max(0, (w - BLOCK_CROP) // 2) // 8 * 8
-    return grey[top : top + BLOCK_CROP, left : left + BLOCK_CROP]
 
 
 def _axis_ratio(grey: np.ndarray, axis: int) -> tuple[float, float]:
@@ -46,7 +36,7 @@ def _axis_ratio(grey: np.ndarray, axis: int) -> tuple[float, float]:
 
 def blockiness(grey: np.ndarray) -> float:
     """8x8 blockiness ratio of a luminance image (>= 0; ~1 without blocking)."""
-    g = _central_crop(grey).astype(np.float32)
+    g = central_crop(grey).astype(np.float32)
     if min(g.shape) < 16:
         return 0.0
     bh, ih = _axis_ratio(g, 1)

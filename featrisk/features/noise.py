@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from featrisk.features._base import Column, ImageContext, quantile
+from featrisk.features._base import Column, ImageContext, grid_means, quantile
 
 _KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 _SCALE = float(np.sqrt(np.pi / 2.0) / 6.0)
@@ -31,6 +31,9 @@ COLUMNS = (
     Column("noise_impulse_frac", "share", "[0, 1]", "higher",
            "Share of pixels differing from their 3x3 median by more than 60 grey levels "
            "(salt-and-pepper, dead pixels)."),
+    Column("noise_tile_spread", "log10 ratio", "[0, ~3]", "higher",
+           "log10 of the noisiest over the median tile sigma on a 4x4 grid (working image): a "
+           "noisy or textured patch pasted over part of the image raises it."),
 )
 
 
@@ -43,6 +46,12 @@ def immerkaer_response(grey: np.ndarray) -> np.ndarray:
 def immerkaer_sigma(grey: np.ndarray) -> float:
     """Immerkaer's noise sigma estimate, in the grey units of the input (>= 0)."""
     return _SCALE * float(immerkaer_response(grey).mean())
+
+
+def tile_spread(resp: np.ndarray) -> float:
+    """log10((max + 0.5) / (median + 0.5)) of per-tile Immerkaer sigma on a 4x4 grid."""
+    tiles = _SCALE * grid_means(resp, 4).ravel()
+    return float(np.log10((tiles.max() + 0.5) / (np.median(tiles) + 0.5)))
 
 
 def compute(ctx: ImageContext) -> dict[str, float]:
@@ -63,4 +72,5 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "noise_sigma_flat": _SCALE * float(flat.mean()) if flat.size else 0.0,
         "noise_sigma_chroma": chroma,
         "noise_impulse_frac": float(impulses.mean()),
+        "noise_tile_spread": tile_spread(resp),
     }

@@ -33,6 +33,10 @@ COLUMNS = (
            "MSCN variance at half resolution."),
     Column("nss_pair_h_half", "unitless", "[-1, 1]", "both",
            "Horizontal neighbour product at half resolution."),
+    Column("nss_mscn_var_quarter", "unitless", "[0, ~3]", "both",
+           "MSCN variance at quarter resolution."),
+    Column("nss_pair_h_quarter", "unitless", "[-1, 1]", "both",
+           "Horizontal neighbour product at quarter resolution."),
 )
 
 
@@ -61,6 +65,8 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     var, kurt, skew = _moments(m)
     half_grey = cv2.pyrDown(ctx.grey_f) if min(ctx.grey.shape) >= 8 else ctx.grey_f
     mh = mscn(half_grey)
+    quarter_grey = cv2.pyrDown(half_grey) if min(half_grey.shape) >= 8 else half_grey
+    mq = mscn(quarter_grey)
     return {
         "nss_mscn_var": var,
         "nss_mscn_kurtosis": kurt,
@@ -72,4 +78,6 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         if min(m.shape) > 1 else 0.0,
         "nss_mscn_var_half": _moments(mh)[0],
         "nss_pair_h_half": float((mh[:, :-1] * mh[:, 1:]).mean()) if mh.shape[1] > 1 else 0.0,
+        "nss_mscn_var_quarter": _moments(mq)[0],
+        "nss_pair_h_quarter": float((mq[:, :-1] * mq[:, 1:]).mean()) if mq.shape[1] > 1 else 0.0,
     }

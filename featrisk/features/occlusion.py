@@ -34,6 +34,9 @@ COLUMNS = (
            "Area share of the largest connected region of flat cells darker than 20/255."),
     Column("occlusion_bright_blob_share", "share", "[0, 1]", "higher",
            "Area share of the largest connected region of flat cells brighter than 235/255."),
+    Column("occlusion_line_strength", "share", "[0, 1]", "higher",
+           "Largest share of one row or one column of the working image lying on Canny edges: "
+           "the straight borders of pasted patches, bars and frames raise it."),
 )
 
 
@@ -58,6 +61,13 @@ def center_border_ratio(mag: np.ndarray) -> float:
     return float(np.log10((inner / center.size + 1e-3) / (border_mean + 1e-3)))
 
 
+def line_strength(edges: np.ndarray) -> float:
+    """Largest share (0-1) of a single row or column that lies on edge pixels."""
+    rows = cv2.reduce(edges, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).max() / (255.0 * edges.shape[1])
+    cols = cv2.reduce(edges, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).max() / (255.0 * edges.shape[0])
+    return float(max(rows, cols))
+
+
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Occlusion heuristics of one image."""
     cell_std = grid_means(ctx.local_std, CELLS)
@@ -72,4 +82,5 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "occlusion_center_border_texture": center_border_ratio(ctx.gradients[2]),
         "occlusion_dark_blob_share": largest_region_share(flat & (cell_mean < DARK_MEAN)),
         "occlusion_bright_blob_share": largest_region_share(flat & (cell_mean > BRIGHT_MEAN)),
+        "occlusion_line_strength": line_strength(ctx.canny),
     }

@@ -1,0 +1,81 @@
+"""CLI round trip on the demo set's real outcomes: extract -> fit -> predict, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import featrisk
+from featrisk.cli import main
+
+
+@pytest.fixture(scope="module")
+def labelled(demo_set):
+    folder, _, outcomes = demo_set
+    keep = outcomes.groupby("crop").head(12).index  # a few hundred images keep it quick
+    labels = outcomes.loc[keep, ["path", "correct", "crop"]]
+    labels["path"] = [str(Path(p).relative_to(folder)) for p in labels["path"]]
+    labels.to_csv(folder / "labels.csv", index=False)
+    return folder, labels
+
+
+def test_extract_fit_predict_round_trip(labelled, capsys) -> None:
+    folder, labels = labelled
+    images = [str(folder / p) for p in labels["path"]]
+    (folder / "list.txt").write_text("\n".join(images))
+    assert main(["extract", "--list", str(folder / "list.txt"), "-o", str(folder / "f.parquet"),
+                 "--quiet"]) == 0
+    table = pd.read_parquet(folder / "f.parquet")
+    assert table["path"].tolist() == images
+    assert main(["fit", "--labels", str(folder / "labels.csv"), "--features",
+                 str(folder / "f.parquet"), "--groups", "crop", "-o", str(folder / "m.json")]) == 0
+    assert "out-of-fold AUROC" in capsys.readouterr().out
+    assert main(["predict", "--features", str(folder / "f.parquet"), "-m", str(folder / "m.json"),
+                 "--flag-rate", "0.2", "-o", str(folder / "risk.csv")]) == 0
+    risk = pd.read_csv(folder / "risk.csv")
+    assert risk["path"].tolist() == images
+    assert risk["flagged"].mean() >= 0.2  # in-sample risks run higher than out-of-fold ones
+    api = featrisk.predict(images, featrisk.load(folder / "m.json"), flag_rate=0.2)
+    pd.testing.assert_series_equal(risk["risk"], api["risk"], check_exact=False, rtol=1e-12)
+
+
+def test_fit_extracts_when_no_features_given(labelled) -> None:
+    folder, labels = labelled
+    out = folder / "m2.json"
+    assert main(["fit", "--labels", str(folder / "labels.csv"), "--groups", "crop", "-o", str(out),
+                 "--quiet"]) == 0
+    assert featrisk.load(out).training_summary_["n_images"] == len(labels)
+
+
+def test_refuses_to_overwrite(labelled, capsys) -> None:
+    folder, _ = labelled
+    target = folder / "exists.csv"
+    target.write_text("keep me")
+    code = main(["extract", str(folder / "images"), "-o", str(target), "--quiet"])
+    assert code == 2 and "--overwrite" in capsys.readouterr().err
+    assert target.read_text() == "keep me"
+
+
+def test_exit_codes_for_errors(tmp_path: Path, capsys) -> None:
+    assert main(["predict", str(tmp_path), "-o", str(tmp_path / "r.csv")]) == 4
+    bad_model = tmp_path / "m.json"
+    bad_model.write_text("{}")
+    img = tmp_path / "x.png"
+    img.write_bytes(b"<html>")
+    assert main(["predict", str(img), "-m", str(bad_model), "-o", str(tmp_path / "r.csv"),
+                 "--quiet"]) == 3
+    assert "not a featrisk model" in capsys.readouterr().err
+    labels = tmp_path / "l.csv"
+    labels.write_text("path,label\nx.png,1\n")
+    assert main(["fit", "--labels", str(labels), "-o", str(tmp_path / "m2.json")]) == 2
+
+
+@pytest.mark.parametrize("command", ["extract", "fit", "predict", "demo"])
+def test_help_runs(command: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "featrisk.cli", command, "--help"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "usage: featrisk" in proc.stdout

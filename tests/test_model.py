@@ -1,0 +1,200 @@
+"""Risk model on real classifier outcomes: the embedded demo set (EfficientNet-Lite0 on
+degraded crops of scikit-image's photos, outcomes recorded in data/demo_outcomes.csv)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import featrisk
+from featrisk import metrics
+
+
+@pytest.fixture(scope="session")
+def demo(demo_set) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return demo_set[1], demo_set[2]
+
+
+@pytest.fixture(scope="session")
+def fitted(demo) -> featrisk.RiskModel:
+    features, outcomes = demo
+    return featrisk.fit(features, outcomes["correct"].to_numpy(), groups=outcomes["crop"].to_numpy())
+
+
+def test_demo_outcomes_are_real_and_mixed(demo) -> None:
+    features, outcomes = demo
+    assert len(features) == len(outcomes) >= 500
+    assert features["error"].isna().all()
+    rate = 1 - outcomes["correct"].mean()
+    assert 0.1 < rate < 0.7
+    clean = outcomes[outcomes["degradation"] == "none"]
+    assert clean["correct"].all(), "pristine crops define the label, so they are all correct"
+
+
+def test_fit_learns_real_failures_out_of_fold(fitted: featrisk.RiskModel) -> None:
+    s = fitted.training_summary_
+    assert s["grouped"] and s["calibration"] == "platt"
+    assert s["oof_auroc"] > 0.7, s
+    assert s["oof_ece"] < 0.1, s
+    assert fitted.n_estimators_ >= 1 and len(fitted.feature_names_) == len(featrisk.FEATURE_COLUMNS)
+
+
+def test_unfitted_model_raises_clear_error() -> None:
+    with pytest.raises(featrisk.NotFittedError, match="call fit"):
+        featrisk.RiskModel().predict_risk(pd.DataFrame())
+
+
+def test_predict_paths_equals_predict_table(demo, fitted) -> None:
+    features, outcomes = demo
+    some = outcomes["path"].tolist()[:25]
+    by_path = featrisk.predict(some, fitted)
+    by_table = featrisk.predict(features.iloc[:25], fitted)
+    pd.testing.assert_frame_equal(by_path, by_table)
+    assert list(by_path.columns) == ["path", "risk", "flagged", "reasons", "error"]
+    assert by_path["risk"].between(0, 1).all()
+
+
+def test_flags_follow_threshold_choices(demo, fitted) -> None:
+    features, outcomes = demo
+    held_out = outcomes["crop"].str.startswith(("coffee", "rocket")).to_numpy()
+    model = featrisk.fit(features[~held_out], outcomes.loc[~held_out, "correct"].to_numpy(),
+                         groups=outcomes.loc[~held_out, "crop"].to_numpy())
+    for rate in (0.05, 0.2, 0.5):
+        thr = model.threshold_for(flag_rate=rate)
+        assert abs((model.oof_risk_ >= thr).mean() - rate) < 0.02
+        flagged = featrisk.predict(features[held_out], model, flag_rate=rate)["flagged"].mean()
+        assert abs(flagged - rate) < 0.15, (rate, flagged)
+    thr = fitted.threshold_for(target_accuracy=0.95)
+    accepted = fitted.oof_risk_ < thr
+    assert 1 - fitted.oof_error_[accepted].mean() >= 0.95
+    with pytest.raises(ValueError, match="flag_rate or target_accuracy"):
+        featrisk.predict(features, fitted, flag_rate=0.1, target_accuracy=0.9)
+
+
+def test_contributions_sum_to_raw_score(demo, fitted) -> None:
+    features, _ = demo
+    contrib = fitted.explain(features.iloc[:50])
+    total = contrib.drop(columns="path").sum(axis=1).to_numpy()
+    np.testing.assert_allclose(total, fitted.decision_function(features.iloc[:50]), atol=1e-9)
+    risk = fitted.predict_risk(features.iloc[:50])
+    a, b = fitted.calibration_
+    np.testing.assert_allclose(risk, 1 / (1 + np.exp(-(a * total + b))), rtol=1e-9)
+
+
+def test_importance_and_reasons_name_real_features(demo, fitted) -> None:
+    features, _ = demo
+    imp = fitted.importance()
+    assert list(imp.columns) == ["mean_abs_contribution", "gain"]
+    assert imp["mean_abs_contribution"].is_monotonic_decreasing
+    assert imp.index[0] in featrisk.FEATURE_COLUMNS
+    reasons = featrisk.predict(features, fitted)
+    risky = reasons.sort_values("risk").iloc[-1]
+    first = risky["reasons"].split("; ")[0]
+    name, _, rest = first.partition(" ")
+    assert name in featrisk.FEATURE_COLUMNS and rest.endswith(")") and "(+" in rest
+
+
+def test_save_load_round_trip_identical(tmp_path: Path, demo, fitted) -> None:
+    features, _ = demo
+    path = fitted.save(tmp_path / "model.json")
+    loaded = featrisk.load(path)
+    pd.testing.assert_frame_equal(featrisk.predict(features, fitted), featrisk.predict(features, loaded))
+    assert loaded.threshold_for(flag_rate=0.1) == fitted.threshold_for(flag_rate=0.1)
+    manifest = json.loads(path.read_text())["manifest"]
+    assert manifest["schema_version"] == featrisk.SCHEMA_VERSION
+    assert manifest["feature_names"] == list(featrisk.FEATURE_COLUMNS)
+    assert {"lightgbm", "numpy"} <= set(manifest["package_versions"])
+
+
+def test_load_refuses_pickle_truncation_tampering_and_schema(tmp_path: Path, fitted) -> None:
+    good = fitted.save(tmp_path / "m.json")
+    pkl = tmp_path / "m.pkl"
+    pkl.write_bytes(pickle.dumps({"not": "a model"}))
+    with pytest.raises(featrisk.ModelFileError, match="never unpickles"):
+        featrisk.load(pkl)
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(good.read_bytes()[:5000])
+    with pytest.raises(featrisk.ModelFileError, match="truncated or not JSON"):
+        featrisk.load(cut)
+    doc = json.loads(good.read_text())
+    doc["booster"] = doc["booster"].replace("leaf_value=", "leaf_value=1", 1)
+    bad = tmp_path / "altered.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(featrisk.ModelFileError, match="checksum mismatch"):
+        featrisk.load(bad)
+    doc = json.loads(good.read_text())
+    doc["manifest"]["schema_version"] = "0"
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    with pytest.raises(featrisk.SchemaError, match="schema 0"):
+        featrisk.load(old)
+    with pytest.raises(featrisk.ModelFileError, match="not found"):
+        featrisk.load(tmp_path / "nope.json")
+
+
+def test_save_is_atomic_and_keeps_old_model_on_failure(tmp_path: Path, fitted, monkeypatch) -> None:
+    path = fitted.save(tmp_path / "m.json")
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("featrisk.persist.json.dump", boom)
+    with pytest.raises(OSError, match="disk full"):
+        fitted.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_y_true_y_pred_equivalent_to_correct(demo) -> None:
+    features, outcomes = demo
+    sub = slice(0, 400)
+    y_true = outcomes["pristine_pred_class"].to_numpy()[sub]
+    y_pred = outcomes["pred_class"].to_numpy()[sub]
+    a = featrisk.fit(features.iloc[sub], y_true=y_true, y_pred=y_pred)
+    b = featrisk.fit(features.iloc[sub], y_true == y_pred)
+    np.testing.assert_array_equal(a.oof_risk_, b.oof_risk_)
+    with pytest.raises(ValueError, match="not both"):
+        featrisk.fit(features.iloc[sub], y_true == y_pred, y_true=y_true, y_pred=y_pred)
+
+
+def test_hybrid_with_softmax_extra(demo) -> None:
+    features, outcomes = demo
+    probs = outcomes["max_prob"].to_numpy()
+    extra = pd.DataFrame({"softmax_max_prob": probs, "path": outcomes["path"]})
+    model = featrisk.fit(features, outcomes["correct"].to_numpy(), extra=extra,
+                         groups=outcomes["crop"].to_numpy())
+    assert model.extra_columns_ == ["softmax_max_prob"]
+    error = 1 - outcomes["correct"].to_numpy(int)
+    baseline = metrics.auroc(error, 1 - probs)
+    assert model.training_summary_["oof_auroc"] >= baseline - 0.02
+    with pytest.raises(featrisk.SchemaError, match="pass them with extra="):
+        featrisk.predict(features, model)
+    out = featrisk.predict(features, model, extra=extra)
+    assert out["risk"].notna().all()
+
+
+def test_softmax_features_values() -> None:
+    probs = np.array([[0.7, 0.2, 0.1], [1 / 3, 1 / 3, 1 / 3]])
+    f = featrisk.softmax_features(probs)
+    np.testing.assert_allclose(f["softmax_max_prob"], [0.7, 1 / 3])
+    np.testing.assert_allclose(f["softmax_margin"], [0.5, 0.0], atol=1e-12)
+    np.testing.assert_allclose(f["softmax_entropy"][1], np.log(3))
+    np.testing.assert_allclose(f["softmax_gini"], [1 - 0.54, 2 / 3])
+    with pytest.raises(ValueError, match="n_classes >= 2"):
+        featrisk.softmax_features(np.ones(3))
+
+
+def test_fit_rejects_bad_outcomes(demo) -> None:
+    features, _ = demo
+    with pytest.raises(ValueError, match="correct has 3 values but X has"):
+        featrisk.fit(features, [True, False, True])
+    with pytest.raises(ValueError, match="need at least cv=5 correct and 5 wrong"):
+        featrisk.fit(features.iloc[:20], np.ones(20, bool))
+    with pytest.raises(featrisk.SchemaError, match="lacks 1 required column"):
+        featrisk.fit(features.drop(columns="blur_laplacian_var"), np.ones(len(features), bool))

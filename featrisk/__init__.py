@@ -11,6 +11,7 @@ from featrisk.errors import DecodeError, FeatriskError, ModelFileError, NotFitte
 from featrisk.extract import extract
 from featrisk.model import RiskModel
 from featrisk.persist import load, save
+from featrisk.report import report, write_junit
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION, feature_docs
 from featrisk.softmax import softmax_features
 
@@ -32,6 +33,8 @@ __all__ = [
     "fit",
     "load",
     "predict",
+    "report",
     "save",
     "softmax_features",
+    "write_junit",
 ]

@@ -85,7 +85,7 @@ def outcomes_kwargs(table: pd.DataFrame, where: str) -> dict[str, object]:
     raise UsageError(f"{where}: needs a 'correct' column or 'y_true' and 'y_pred' columns")
 
 
-def _features_for(args: argparse.Namespace, paths: list[str]) -> pd.DataFrame:
+def features_for(args: argparse.Namespace, paths: list[str]) -> pd.DataFrame:
     import featrisk
 
     if getattr(args, "features", None):
@@ -133,7 +133,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     labels = read_table(args.labels)
     paths = resolve_table_paths(labels, args.labels)
     outcomes = outcomes_kwargs(labels, args.labels)
-    X = _features_for(args, paths)
+    X = features_for(args, paths)
     extra = labels[args.extra].reset_index(drop=True) if args.extra else None
     groups = labels[args.groups].to_numpy() if args.groups else None
     model = featrisk.fit(X, extra=extra, groups=groups, cv=args.cv, **outcomes)
@@ -152,12 +152,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
     paths = collect_paths(args.paths, args.list)
     if args.features and not paths:
-        X = _features_for(args, [])
+        X = features_for(args, [])
     else:
         if not paths:
             print("featrisk predict: no images found", file=sys.stderr)
             return EXIT_EMPTY
-        X = _features_for(args, paths)
+        X = features_for(args, paths)
     result = featrisk.predict(X, args.model, flag_rate=args.flag_rate,
                               target_accuracy=args.target_accuracy)
     write_table(result, args.out, overwrite=True)
@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_demo)
 
+    from featrisk.report.cli import add_report_parser
+
+    add_report_parser(sub)
     try:
         from featrisk.bench.cli import add_bench_parser
     except ImportError:

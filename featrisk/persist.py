@@ -37,7 +37,8 @@ __all__ = ["load", "save"]
 FORMAT = "featrisk-model"
 FORMAT_VERSION = 1
 _PARAMS = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "cv",
-           "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params", "features")
+           "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params", "features",
+           "degradation")
 
 
 def _versions() -> dict[str, str]:
@@ -75,6 +76,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
         "training_summary": model.training_summary_,
         "feature_quantiles": model.feature_quantiles_,
         "mean_abs_contribution": model.mean_abs_contrib_,
+        "degradation_sha256": _estimator_digest(model),
         "oof": {"risk": model.oof_risk_.tolist(), "error": model.oof_error_.tolist()},
         "params": {k: getattr(model, k) for k in _PARAMS},
         "package_versions": _versions(),
@@ -86,6 +88,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a saved model is an ordinary file
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh)
             fh.flush()
@@ -95,6 +98,11 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _estimator_digest(model: RiskModel) -> str | None:
+    est = model._estimator()
+    return None if est is None else est.sha256_
 
 
 def _refuse_binary(path: Path, head: bytes) -> None:
@@ -150,7 +158,7 @@ def load(path: str | os.PathLike[str]) -> RiskModel:
 
 
 def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:
-    model = RiskModel(**m["params"])
+    model = RiskModel(**{"degradation": None, **m["params"]})
     model.booster_ = booster
     model.feature_names_ = list(m["feature_names"])
     model.extra_columns_ = list(m["extra_columns"])
@@ -164,4 +172,9 @@ def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:
     model.oof_error_ = np.asarray(m["oof"]["error"], dtype=np.int8)
     if booster.feature_name() != model.feature_names_:
         raise ModelFileError("model file's booster and manifest disagree on feature names")
+    if _estimator_digest(model) != m.get("degradation_sha256"):
+        raise ModelFileError(
+            "model was fitted with another degradation estimator than the one this featrisk "
+            "ships; re-fit it with this version"
+        )
     return model

@@ -41,7 +41,32 @@ def test_fit_learns_real_failures_out_of_fold(fitted: featrisk.RiskModel) -> Non
     assert s["grouped"] and s["calibration"] == "platt"
     assert s["oof_auroc"] > 0.7, s
     assert s["oof_ece"] < 0.1, s
-    assert fitted.n_estimators_ >= 1 and len(fitted.feature_names_) == len(featrisk.FEATURE_COLUMNS)
+    assert fitted.n_estimators_ >= 1
+    derived = [f for f in fitted.feature_names_ if f not in featrisk.FEATURE_COLUMNS]
+    assert fitted.feature_names_[: len(featrisk.FEATURE_COLUMNS)] == list(featrisk.FEATURE_COLUMNS)
+    assert derived and all(f.startswith("degradation_") for f in derived)
+
+
+def test_degradation_estimator_reads_real_degradations(demo) -> None:
+    from featrisk.degradation import default_estimator
+
+    features, outcomes = demo
+    est = default_estimator()
+    out = est.transform(features)
+    probs = out[[c for c in out if c.startswith("degradation_p_")]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
+    predicted = np.array(est.classes_)[probs.argmax(axis=1)]
+    # the demo photos were never seen by the shipped estimator
+    accuracy = (predicted == outcomes["degradation"].to_numpy()).mean()
+    assert accuracy > 0.5, accuracy
+    clean = outcomes["degradation"] == "none"
+    assert out.loc[~clean, "degradation_severity"].mean() > out.loc[clean, "degradation_severity"].mean() + 1
+
+
+def test_direct_mode_uses_features_only(demo) -> None:
+    features, outcomes = demo
+    model = featrisk.fit(features, outcomes["correct"].to_numpy(), degradation=None, cv=3)
+    assert model.feature_names_ == list(featrisk.FEATURE_COLUMNS)
 
 
 def test_unfitted_model_raises_clear_error() -> None:
@@ -61,14 +86,16 @@ def test_predict_paths_equals_predict_table(demo, fitted) -> None:
 
 def test_flags_follow_threshold_choices(demo, fitted) -> None:
     features, outcomes = demo
-    held_out = outcomes["crop"].str.startswith(("coffee", "rocket")).to_numpy()
+    crops = np.sort(outcomes["crop"].unique())
+    held = np.random.default_rng(0).choice(crops, size=len(crops) // 3, replace=False)
+    held_out = outcomes["crop"].isin(held).to_numpy()
     model = featrisk.fit(features[~held_out], outcomes.loc[~held_out, "correct"].to_numpy(),
                          groups=outcomes.loc[~held_out, "crop"].to_numpy())
     for rate in (0.05, 0.2, 0.5):
         thr = model.threshold_for(flag_rate=rate)
         assert abs((model.oof_risk_ >= thr).mean() - rate) < 0.02
         flagged = featrisk.predict(features[held_out], model, flag_rate=rate)["flagged"].mean()
-        assert abs(flagged - rate) < 0.15, (rate, flagged)
+        assert abs(flagged - rate) < 0.12, (rate, flagged)
     thr = fitted.threshold_for(target_accuracy=0.95)
     accepted = fitted.oof_risk_ < thr
     assert 1 - fitted.oof_error_[accepted].mean() >= 0.95
@@ -91,12 +118,12 @@ def test_importance_and_reasons_name_real_features(demo, fitted) -> None:
     imp = fitted.importance()
     assert list(imp.columns) == ["mean_abs_contribution", "gain"]
     assert imp["mean_abs_contribution"].is_monotonic_decreasing
-    assert imp.index[0] in featrisk.FEATURE_COLUMNS
+    assert imp.index[0] in fitted.feature_names_
     reasons = featrisk.predict(features, fitted)
     risky = reasons.sort_values("risk").iloc[-1]
     first = risky["reasons"].split("; ")[0]
     name, _, rest = first.partition(" ")
-    assert name in featrisk.FEATURE_COLUMNS and rest.endswith(")") and "(+" in rest
+    assert name in fitted.feature_names_ and rest.endswith(")") and "(+" in rest
 
 
 def test_save_load_round_trip_identical(tmp_path: Path, demo, fitted) -> None:
@@ -107,7 +134,8 @@ def test_save_load_round_trip_identical(tmp_path: Path, demo, fitted) -> None:
     assert loaded.threshold_for(flag_rate=0.1) == fitted.threshold_for(flag_rate=0.1)
     manifest = json.loads(path.read_text())["manifest"]
     assert manifest["schema_version"] == featrisk.SCHEMA_VERSION
-    assert manifest["feature_names"] == list(featrisk.FEATURE_COLUMNS)
+    assert manifest["feature_names"] == fitted.feature_names_
+    assert manifest["degradation_sha256"] == loaded._estimator().sha256_
     assert {"lightgbm", "numpy"} <= set(manifest["package_versions"])
 
 
@@ -169,7 +197,7 @@ def test_hybrid_with_softmax_extra(demo) -> None:
     extra = pd.DataFrame({"softmax_max_prob": probs, "path": outcomes["path"]})
     model = featrisk.fit(features, outcomes["correct"].to_numpy(), extra=extra,
                          groups=outcomes["crop"].to_numpy())
-    assert model.extra_columns_ == ["softmax_max_prob"]
+    assert model.extra_columns_[0] == "softmax_max_prob"
     error = 1 - outcomes["correct"].to_numpy(int)
     baseline = metrics.auroc(error, 1 - probs)
     assert model.training_summary_["oof_auroc"] >= baseline - 0.02

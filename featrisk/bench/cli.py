@@ -150,6 +150,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_degradation(args: argparse.Namespace) -> int:
+    from featrisk.degradation import DegradationEstimator
+
+    frames, outs = [], []
+    for name in args.datasets:
+        cache = Path(args.cache_root) / name
+        outcomes = pd.read_csv(cache / "outcomes.csv")
+        features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs)
+        ok = features["error"].isna().to_numpy()
+        frames.append(features[ok])
+        outs.append(outcomes.loc[ok, ["degradation", "severity"]])
+        print(f"{name}: {int(ok.sum())} images")
+    features = pd.concat(frames, ignore_index=True)
+    features.attrs["featrisk_schema"] = SCHEMA_VERSION
+    labels = pd.concat(outs, ignore_index=True)
+    est = DegradationEstimator().fit(features, labels["degradation"], labels["severity"])
+    est.training_summary_["datasets"] = list(args.datasets)
+    est.save(args.out)
+    size = Path(args.out).stat().st_size / 1e6
+    print(f"featrisk bench train-degradation: {len(labels)} images -> {args.out} ({size:.1f} MB)")
+    return 0
+
+
+def cmd_train_default(args: argparse.Namespace) -> int:
+    from featrisk.degradation import cross_fit_transform
+    from featrisk.model import RiskModel
+
+    cache = Path(args.cache_root) / args.dataset
+    outcomes = pd.read_csv(cache / "outcomes.csv")
+    features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs)
+    ok = features["error"].isna().to_numpy()
+    features, outcomes = features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
+    features.attrs["featrisk_schema"] = SCHEMA_VERSION
+    groups = outcomes["source_id"].to_numpy()
+    # the shipped estimator saw these images: feed the risk model out-of-fold estimator outputs,
+    # as the shipped estimator gives on images it never saw
+    extra = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
+                                outcomes["severity"].to_numpy(float), groups=groups)
+    model = RiskModel().fit(features, outcomes["correct"].to_numpy(bool), groups=groups,
+                            extra=extra.reset_index(drop=True))
+    model.save(args.out)
+    s = model.training_summary_
+    print(f"featrisk bench train-default: {s['n_images']} images, OOF AUROC {s['oof_auroc']:.3f}, "
+          f"ECE {s['oof_ece']:.3f} -> {args.out}")
+    return 0
+
+
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     """Attach the ``bench`` command group to the main parser."""
     bench = sub.add_parser("bench", help="benchmarks against real classifiers (extra: bench)")
@@ -160,6 +207,21 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--cache", required=True, help="folder for images and outcomes (outside the repo)")
     b.add_argument("--seed", type=int, default=0)
     b.set_defaults(func=cmd_build)
+    t = bsub.add_parser("train-degradation",
+                        help="fit the shipped degradation estimator on the outcome sets' images "
+                             "and their known degradations (no classifier outcomes used)")
+    t.add_argument("--cache-root", required=True)
+    t.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])
+    t.add_argument("--out", default="featrisk/models/degradation.json")
+    t.add_argument("--n-jobs", type=int, default=2)
+    t.set_defaults(func=cmd_train_degradation)
+    d = bsub.add_parser("train-default",
+                        help="fit the package's default risk model on an outcome set")
+    d.add_argument("--cache-root", required=True)
+    d.add_argument("--dataset", default="imagenet")
+    d.add_argument("--out", default="featrisk/models/default.json")
+    d.add_argument("--n-jobs", type=int, default=2)
+    d.set_defaults(func=cmd_train_default)
     r = bsub.add_parser("run", help="evaluate featrisk and baselines; write BENCHMARKS.md")
     r.add_argument("--cache-root", required=True, help="folder holding <dataset>/outcomes.csv")
     r.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])

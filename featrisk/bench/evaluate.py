@@ -5,7 +5,11 @@ For one outcome set (a table of image paths with a real classifier's outcomes, b
 each image out of fold, with folds grouped by source image (a photo and all its degraded
 variants are always on the same side):
 
-- ``featrisk`` (image only, the headline): :class:`featrisk.RiskModel` on all features.
+- ``featrisk`` (image only, the headline, the default of :func:`featrisk.fit`): the
+  risk model on all features plus the degradation estimator's outputs. The estimator is
+  fitted on the training folds' images and their known degradations only (never on
+  outcomes, never on a test-fold source), out of fold for the training rows themselves.
+- ``featrisk_direct``: the risk model on the features alone (``degradation=None``).
 - ``featrisk_hybrid_lgbm``: the same with the softmax scores as extra inputs (monotone).
 - ``featrisk_hybrid_stack``: a logistic stack of logit(max-softmax) and logit(image-only
   risk), fitted on the training folds' out-of-fold risks (never on its own test fold).
@@ -28,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from featrisk import metrics
+from featrisk.degradation import DegradationEstimator, cross_fit_transform
 from featrisk.model import RiskModel, fold_ids
 
 #: Columns of the "properties model" baseline (default image properties of a popular suite).
@@ -37,7 +42,7 @@ PROPERTY_COLUMNS = ["exposure_mean", "contrast_rms", "geometry_aspect_ratio",
 SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
 
 #: Methods whose score is a calibrated probability (ECE is reported only for these).
-PROBABILISTIC = {"featrisk", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties",
+PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties",
                  "oracle", "max_softmax"}
 
 
@@ -110,23 +115,32 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
     fold = fold_ids(len(outcomes), cv=folds, groups=outcomes["source_id"].to_numpy(), seed=seed)
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
-    params = dict(model_params or {})
+    params = {**(model_params or {}), "degradation": None}
     scores = {m: np.full(len(outcomes), np.nan) for m in (
-        "featrisk", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties", "oracle")}
+        "featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
+        "properties", "oracle")}
     timing: dict[str, float] = dict.fromkeys(scores, 0.0)
+    deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
     for k in range(folds):
         test, train = fold == k, fold != k
         groups = outcomes.loc[train, "source_id"].to_numpy()
         ftr, fte = features[train], features[test]
         t = time.perf_counter()
-        image = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups)
-        scores["featrisk"][test] = image.predict_risk(fte)
+        deg_train = cross_fit_transform(ftr, deg[train], sev[train], groups=groups, seed=seed)
+        deg_test = DegradationEstimator().fit(ftr, deg[train], sev[train]).transform(fte)
+        deg_train, deg_test = deg_train.reset_index(drop=True), deg_test.reset_index(drop=True)
+        image = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups, extra=deg_train)
+        scores["featrisk"][test] = image.predict_risk(fte, extra=deg_test)
         timing["featrisk"] += time.perf_counter() - t
         t = time.perf_counter()
-        hybrid = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups,
-                                         extra=softmax[train].reset_index(drop=True))
-        scores["featrisk_hybrid_lgbm"][test] = hybrid.predict_risk(
-            fte, extra=softmax[test].reset_index(drop=True))
+        direct = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups)
+        scores["featrisk_direct"][test] = direct.predict_risk(fte)
+        timing["featrisk_direct"] += time.perf_counter() - t
+        t = time.perf_counter()
+        sm_train = pd.concat([deg_train, softmax[train].reset_index(drop=True)], axis=1)
+        sm_test = pd.concat([deg_test, softmax[test].reset_index(drop=True)], axis=1)
+        hybrid = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups, extra=sm_train)
+        scores["featrisk_hybrid_lgbm"][test] = hybrid.predict_risk(fte, extra=sm_test)
         timing["featrisk_hybrid_lgbm"] += time.perf_counter() - t
         t = time.perf_counter()
         stack_x = np.column_stack([_logit(image.oof_risk_),
@@ -198,12 +212,15 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
     cv_seconds = time.perf_counter() - start
     groups = outcomes["source_id"].to_numpy()
     table = summarise(error, scores, groups, n_boot=n_boot, seed=seed)
-    key = ["featrisk", "featrisk_hybrid_stack", "featrisk_hybrid_lgbm", "max_softmax",
+    key = ["featrisk", "featrisk_direct", "featrisk_hybrid_stack", "featrisk_hybrid_lgbm", "max_softmax",
            "properties", "cleanvision_any", "oracle"]
     outcomes = outcomes.assign(
         family=np.where(outcomes["degradation"] == "none", "none (clean)", outcomes["degradation"]))
     clean = (outcomes["degradation"] == "none").to_numpy()
-    full = RiskModel(**(model_params or {})).fit(features, error == 0, groups=groups)
+    deg_all = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
+                                  outcomes["severity"].to_numpy(float), groups=groups, seed=seed)
+    full = RiskModel(**{**(model_params or {}), "degradation": None}).fit(
+        features, error == 0, groups=groups, extra=deg_all.reset_index(drop=True))
     importance = full.importance().head(25)
     return {
         "n_images": int(len(outcomes)), "n_sources": int(outcomes["source_id"].nunique()),

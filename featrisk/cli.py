@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 2 usage error (bad arguments, an output that exists without
 ``--overwrite``); 3 a featrisk error (unreadable model, wrong schema, missing columns, too few
-outcomes to fit); 4 nothing to do (no image found).
+outcomes to fit); 4 nothing to do (no image found); 130 interrupted (``extract`` keeps its
+finished chunks in ``<out>.partial`` and resumes when run again).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 
 from featrisk.errors import FeatriskError
 
-EXIT_OK, EXIT_USAGE, EXIT_ERROR, EXIT_EMPTY = 0, 2, 3, 4
+EXIT_OK, EXIT_USAGE, EXIT_ERROR, EXIT_EMPTY, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
 #: File extensions collected when a directory is given.
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -110,6 +111,7 @@ def features_for(args: argparse.Namespace, paths: list[str]) -> pd.DataFrame:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     import featrisk
+    from featrisk.stream import extract_to_file, partial_path
 
     paths = collect_paths(args.paths, args.list)
     if not paths:
@@ -117,11 +119,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return EXIT_EMPTY
     if Path(args.out).exists() and not args.overwrite:
         raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
-    table = featrisk.extract(paths, n_jobs=args.n_jobs, progress=not args.quiet)
-    write_table(table, args.out, overwrite=True)
-    bad = int(table["error"].notna().sum())
-    print(f"featrisk extract: {len(table)} images, {len(featrisk.FEATURE_COLUMNS)} features, "
-          f"{bad} unreadable -> {args.out}")
+    try:
+        s = extract_to_file(paths, args.out, n_jobs=args.n_jobs, progress=not args.quiet,
+                            chunk_size=args.chunk_size, resume=not args.restart)
+    except KeyboardInterrupt:
+        print(f"featrisk extract: interrupted; finished chunks are kept in "
+              f"{partial_path(args.out)}: run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    resumed = f" ({s['resumed']} resumed from an interrupted run)" if s["resumed"] else ""
+    print(f"featrisk extract: {s['images']} images{resumed}, {len(featrisk.FEATURE_COLUMNS)} "
+          f"features, {s['unreadable']} unreadable -> {args.out} in {s['seconds']:.1f} s")
     return EXIT_OK
 
 
@@ -171,7 +178,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from featrisk.demo import run_demo
 
-    run_demo(args.out, overwrite=args.overwrite, quiet=args.quiet)
+    try:
+        run_demo(args.out, overwrite=args.overwrite, quiet=args.quiet)
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
     return EXIT_OK
 
 
@@ -192,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="image files or folders (searched recursively)")
     p.add_argument("--list", help="text file with one image path per line")
     p.add_argument("--out", "-o", required=True, help="output table (.parquet or .csv)")
+    p.add_argument("--chunk-size", type=int, default=512,
+                   help="images extracted and saved together (default 512); an interrupted run "
+                        "resumes from its last saved chunk")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the saved chunks of an interrupted run (<out>.partial) and "
+                        "start over")
     common(p)
     p.set_defaults(func=cmd_extract)
 

@@ -1,25 +1,71 @@
 """Read image files: the only code in featrisk that touches image bytes.
 
-One call of :func:`read_image` reads the file once, parses its header with Pillow (size,
-format, EXIF orientation, JPEG quantisation tables and chroma subsampling, without decoding
-any pixels), refuses files above the pixel limit before decoding them, then decodes the
-pixels once with OpenCV and normalises them to 8-bit RGB:
+One call of :func:`read_image` checks the file (a regular file no larger than ``max_bytes``),
+reads it once, parses its header with Pillow (size, format, EXIF orientation, JPEG
+quantisation tables and chroma subsampling, without decoding any pixels), refuses it if the
+header declares more than ``max_pixels`` pixels or a shape too small to measure, then decodes
+the pixels once with OpenCV and normalises them to upright 8-bit RGB:
 
 - grey and grey+alpha become three equal channels; alpha is dropped (as ``PIL.Image.convert
   ("RGB")`` does, which is what most classifier pipelines see) and reported as a fact;
 - 16-bit integer images are scaled to 8 bits (``v * 255 / 65535``, rounded); float images are
   clipped to [0, 1] and scaled;
 - palette images are expanded by the decoder; CMYK JPEGs are converted by the decoder;
+- animated GIF, WebP and PNG give their first frame; multi-page TIFF its first page;
 - the EXIF orientation tag (1-8) is applied, so the array is upright as a viewer shows it.
 
-Formats OpenCV cannot decode (for example animated GIF in some builds) fall back to one
-decode by Pillow (first frame).
+A file OpenCV cannot decode falls back to one decode by Pillow (first frame).
+
+Formats
+-------
+JPEG (baseline, progressive, CMYK, MPO), PNG (1-16 bit, grey, grey+alpha, RGB, RGBA,
+palette, APNG), GIF, WebP, BMP, TIFF (8/16-bit, float), PNM, JPEG 2000, AVIF and Sun
+raster, recognised from the bytes whatever the extension. Only these Pillow plugins may
+claim a file, so random bytes are never read as a format without a magic number (TGA), and
+no plugin that runs an external program (EPS via Ghostscript) is ever reached. Anything else
+is refused by name ("unsupported format: SVG", "not an image: file starts with '<html'").
+
+Limits, all checked before any pixel is decoded
+-----------------------------------------------
+- ``max_bytes`` (:data:`MAX_BYTES`, 512 MB): larger files are refused from their size on
+  disk, before they are read; non-regular files (folders, pipes, devices) are refused too.
+- ``max_pixels`` (:data:`MAX_PIXELS`, 100 MP): larger images are refused from their header,
+  so a decompression bomb cannot exhaust memory (Pillow's own bomb limit does not apply:
+  ``max_pixels`` is the one limit). A file whose header Pillow cannot parse is never handed
+  to OpenCV, so no format escapes this check (OpenCV alone reads Radiance HDR and PFM, which
+  are therefore refused). Decoded arrays are checked again against the limit.
+- :data:`MIN_SIDE` (2 px): a 1-pixel-wide image has no neighbourhood to measure.
+- :data:`MAX_SIDE_RATIO` (200:1): the features work on an image whose long side is at most
+  448 px; a thinner strip (e.g. 4000x2) would be under 2 px across there.
+
+Partly decodable files
+----------------------
+featrisk refuses an image whose data ends early and scores one whose structure is complete:
+
+- A **truncated JPEG** (its scans end before the end-of-image marker) is refused with the
+  measured share that decoded, "truncated JPEG: decoded 40% of scanlines", measured by one
+  silent Pillow decode of the failed file only (a progressive JPEG names the scan it was cut
+  in: none of its scanlines is complete). Bytes after the marker (phone trailers, motion
+  photos) are fine. Its pixels would be a flat fill below the cut: features of that fill
+  describe the download, not the photo.
+- A **truncated PNG** (libpng refuses it) is refused as "truncated PNG: decoded N% of rows",
+  measured by inflating its remaining image data, without decoding pixels. Other truncated
+  formats are refused as "truncated GIF: ...", with the decoder's reason.
+- A JPEG **corrupted in the middle** (bytes changed, end marker present) is scored as
+  libjpeg recovers it: the damage (smeared or grey blocks) is visible in the pixels a
+  classifier sees, so it is exactly what the features should measure; libjpeg reports
+  "Corrupt JPEG data" on stderr. A PNG that libpng refuses for a bad checksum is scored if
+  Pillow decodes every row of it, and refused as "corrupt PNG: decoded N% of rows" if not.
+
+Every refusal raises :class:`~featrisk.errors.DecodeError` whose message starts with the
+path, says what is wrong and, where there is one, the fix.
 """
 
 from __future__ import annotations
 
 import io as _io
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +74,23 @@ import cv2
 import numpy as np
 from PIL import Image, JpegImagePlugin
 
+from featrisk import _decode
 from featrisk.errors import DecodeError
 
-__all__ = ["MAX_PIXELS", "Decoded", "FileFacts", "read_image"]
+__all__ = ["MAX_BYTES", "MAX_PIXELS", "MAX_SIDE_RATIO", "MIN_SIDE", "Decoded", "FileFacts",
+           "read_image"]
 
 #: Default limit on width x height (pixels) above which a file is refused before decoding.
 MAX_PIXELS = 100_000_000
+#: Default limit on file size (bytes) above which a file is refused before it is read.
+MAX_BYTES = 512_000_000
+#: Smallest side (pixels) an image may have: a 1-pixel line has no neighbourhood to measure.
+MIN_SIDE = 2
+#: Largest long-side / short-side ratio: at the features' 448 px working long side a thinner
+#: strip would be under 2 px across (448 / 200 = 2.24).
+MAX_SIDE_RATIO = 200
+#: Pillow plugins allowed to claim a file (each recognises its format by a magic number).
+PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "PPM", "JPEG2000", "AVIF", "SUN")
 
 #: IJG (libjpeg) base luminance quantisation table at quality 50, in natural order.
 _IJG_LUMA = np.array(
@@ -111,19 +168,6 @@ class Decoded:
     facts: FileFacts
 
 
-def _describe_start(data: bytes) -> str:
-    """Say in words what a file that is not an image starts with."""
-    head = data[:64].lstrip()
-    low = head.lower()
-    if low.startswith(b"<svg") or (low.startswith(b"<?xml") and b"<svg" in data[:2048].lower()):
-        return "unsupported format: SVG"
-    if low.startswith(b"%pdf"):
-        return "unsupported format: PDF"
-    text = head[:5].decode("latin-1")
-    printable = "".join(c if c.isprintable() else "." for c in text)
-    return f"not an image: file starts with {printable!r}"
-
-
 def jpeg_quality_from_tables(tables: dict[int, list[int]] | None) -> float:
     """Estimate the IJG quality (1-100) from a JPEG file's quantisation tables.
 
@@ -146,97 +190,96 @@ def jpeg_quality_from_tables(tables: dict[int, list[int]] | None) -> float:
     return float(np.argmin(np.abs(ref - luma).mean(axis=1)) + 1)
 
 
-def _check_file(path: Path) -> bytes:
-    """Read the whole file, raising DecodeError with a reason a user can act on."""
-    if not path.exists():
-        raise DecodeError(f"{path}: file not found")
-    if path.is_dir():
-        raise DecodeError(f"{path}: is a directory, not an image file")
+def _read_file(path: Path, max_bytes: int) -> bytes:
+    """Read a whole regular file of at most ``max_bytes``, refusing anything else by reason."""
     try:
-        data = path.read_bytes()
+        st = path.stat()
+    except FileNotFoundError:
+        link = " (broken symbolic link)" if path.is_symlink() else ""
+        raise DecodeError(f"{path}: file not found{link}") from None
+    except PermissionError:
+        raise DecodeError(f"{path}: permission denied; check the file's permissions") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise DecodeError(f"{path}: cannot read file ({reason})") from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise DecodeError(f"{path}: is a directory, not an image file")
+    if not stat.S_ISREG(st.st_mode):
+        raise DecodeError(f"{path}: not a regular file (a pipe, socket or device); give an image file")
+    if st.st_size > max_bytes:
+        raise DecodeError(
+            f"{path}: file is {st.st_size / 1e6:.3g} MB, above the {max_bytes / 1e6:.3g} MB limit; "
+            "raise max_bytes to process it"
+        )
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(st.st_size + 1)  # one byte more to notice a growing file
+    except PermissionError:
+        raise DecodeError(f"{path}: permission denied; check the file's permissions") from None
     except OSError as exc:
         raise DecodeError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    if len(data) > st.st_size:
+        raise DecodeError(f"{path}: file grew while being read (still being written?); retry "
+                          "when it is complete")
     if not data:
         raise DecodeError(f"{path}: empty file (0 bytes)")
     return data
 
 
-def _header(path: Path, data: bytes, max_pixels: int) -> tuple[Image.Image | None, str]:
-    """Parse the header with Pillow without decoding pixels; enforce the pixel limit."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(_io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise DecodeError(f"{path}: image is above the decompression-bomb limit ({exc})") from exc
-    except Exception:  # noqa: BLE001 - Pillow raises many types on foreign bytes
-        return None, ""
+def _open_unchecked(data: bytes) -> Image.Image | None:
+    """Parse a header with the allowed plugins, bypassing Pillow's own bomb limit."""
+    Image.init()
+    for fmt in PILLOW_FORMATS:
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        verdict = accept(data[:16]) if accept is not None else factory is not None
+        if factory is None or not verdict or isinstance(verdict, str):
+            continue
+        try:
+            return factory(_io.BytesIO(data), "")
+        except Exception:  # noqa: BLE001, S112 - try the next plugin as Image.open does
+            continue
+    return None
+
+
+def _megapixels(pixels: int) -> str:
+    """Pixels as megapixels for a message: 400, 144, 4295, 0.001."""
+    mp = pixels / 1e6
+    return f"{mp:.0f}" if mp >= 10 else f"{mp:.3g}"
+
+
+def _header(path: Path, data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
+    """Parse the header with Pillow without decoding pixels; enforce size and shape limits."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            im: Image.Image | None = Image.open(_io.BytesIO(data), formats=PILLOW_FORMATS)
+        except Image.DecompressionBombError:
+            im = _open_unchecked(data)  # max_pixels, checked below, is featrisk's one limit
+        except Exception:  # noqa: BLE001 - Pillow raises many types on foreign bytes
+            im = None
+    if im is None:
+        raise DecodeError(f"{path}: {_decode.describe_unparsable(data)}")
     w, h = im.size
     if w * h > max_pixels:
         raise DecodeError(
-            f"{path}: image is {w}x{h} = {w * h / 1e6:.3g} MP, above the "
-            f"{max_pixels / 1e6:g} MP limit; raise max_pixels to process it"
+            f"{path}: image is {w}x{h} = {_megapixels(w * h)} MP, above the "
+            f"{_megapixels(max_pixels)} MP limit; raise max_pixels to process it"
         )
-    if w < 1 or h < 1:
-        raise DecodeError(f"{path}: image has no pixels ({w}x{h})")
+    if min(w, h) < MIN_SIDE:
+        raise DecodeError(
+            f"{path}: image is {w}x{h} px, too small to measure; need at least "
+            f"{MIN_SIDE}x{MIN_SIDE} px"
+        )
+    if max(w, h) > MAX_SIDE_RATIO * min(w, h):
+        raise DecodeError(
+            f"{path}: image is {w}x{h} px, a strip too thin to measure (side ratio "
+            f"{max(w, h) / min(w, h):.0f}:1, above {MAX_SIDE_RATIO}:1); crop or pad it"
+        )
     return im, (im.format or "").upper()
 
 
-def _jpeg_truncated(data: bytes) -> bool:
-    """True when a JPEG stream lacks its end-of-image marker (an interrupted upload)."""
-    return b"\xff\xd9" not in data[-64:]
-
-
-def _to_rgb8(arr: np.ndarray) -> tuple[np.ndarray, int]:
-    """Convert an OpenCV-decoded array (BGR order) to 8-bit RGB; return it and channel count."""
-    channels = 1 if arr.ndim == 2 else arr.shape[2]
-    if arr.dtype == np.uint16:
-        arr = ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    elif arr.dtype.kind == "f":
-        arr = np.clip(np.nan_to_num(arr, nan=0.0), 0.0, 1.0)
-        arr = np.rint(arr * 255.0).astype(np.uint8)
-    elif arr.dtype != np.uint8:
-        arr = cv2.normalize(arr, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    if arr.ndim == 2:
-        rgb = cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB)
-    elif channels == 1:
-        rgb = cv2.cvtColor(arr[:, :, 0], cv2.COLOR_GRAY2RGB)
-    elif channels == 2:
-        rgb = cv2.cvtColor(np.ascontiguousarray(arr[:, :, 0]), cv2.COLOR_GRAY2RGB)
-    elif channels == 4:
-        rgb = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB)
-    else:
-        rgb = cv2.cvtColor(arr[:, :, :3], cv2.COLOR_BGR2RGB)
-    return np.ascontiguousarray(rgb), channels
-
-
-def _pillow_decode(im: Image.Image) -> tuple[np.ndarray, int, int]:
-    """Decode the first frame with Pillow (fallback); return RGB uint8, channels, bit depth."""
-    im.seek(0)
-    bands = len(im.getbands())
-    rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    return np.ascontiguousarray(rgb), bands, 8
-
-
-def _orient(rgb: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation tag (1-8) so the image is upright."""
-    ops = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1, :],
-        5: lambda a: a.transpose(1, 0, 2),
-        6: lambda a: np.rot90(a, k=-1),
-        7: lambda a: np.rot90(a, k=1)[::-1, ::-1],
-        8: lambda a: np.rot90(a, k=1),
-    }
-    op = ops.get(orientation)
-    return rgb if op is None else np.ascontiguousarray(op(rgb))
-
-
-def _header_facts(im: Image.Image | None, fmt: str) -> tuple[int, bool, float, float, int]:
+def _header_facts(im: Image.Image, fmt: str) -> tuple[int, bool, float, float, int]:
     """Facts that only the header knows: bit depth, alpha, JPEG quality, chroma, orientation."""
-    if im is None:
-        return 8, False, 100.0, 1.0, 1
     mode = im.mode
     bit_depth = 16 if ("16" in mode or mode == "I") else (32 if mode == "F" else 8)
     has_alpha = "A" in mode or "transparency" in im.info
@@ -245,13 +288,16 @@ def _header_facts(im: Image.Image | None, fmt: str) -> tuple[int, bool, float, f
         quality = jpeg_quality_from_tables(getattr(im, "quantization", None))
         chroma = _SUBSAMPLING_SHARE.get(JpegImagePlugin.get_sampling(im), 1.0)
     try:
-        orientation = int(im.getexif().get(0x0112, 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            orientation = int(im.getexif().get(0x0112, 1))
     except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the image
         orientation = 1
     return bit_depth, has_alpha, quality, chroma, orientation if 1 <= orientation <= 8 else 1
 
 
-def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> Decoded:
+def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
+               max_bytes: int = MAX_BYTES) -> Decoded:
     """Read and decode one image file to upright 8-bit RGB.
 
     Parameters
@@ -261,6 +307,8 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     max_pixels : int, default 100_000_000
         Files whose header declares more pixels than this are refused before any pixel
         is decoded, so a decompression bomb cannot exhaust memory.
+    max_bytes : int, default 512_000_000
+        Files larger than this on disk are refused before they are read.
 
     Returns
     -------
@@ -271,31 +319,37 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) ->
     ------
     DecodeError
         With a message that starts with the path and says why: file not found, is a
-        directory, empty file, not an image (and what it starts with), unsupported format,
-        truncated JPEG, above the pixel limit, or undecodable.
+        directory, not a regular file, empty file, above the byte or pixel limit, too small
+        or too thin to measure, not an image (and what it starts with), unsupported format
+        (named), truncated (with the share that decoded), or undecodable.
     """
     p = Path(path)
-    data = _check_file(p)
+    data = _read_file(p, max_bytes)
     im, fmt = _header(p, data, max_pixels)
-    if fmt in ("JPEG", "MPO") and _jpeg_truncated(data):
-        raise DecodeError(
-            f"{p}: truncated JPEG: the file ends before its end-of-image marker "
-            "(an interrupted download or upload); re-fetch the file"
-        )
+    if fmt in ("JPEG", "MPO"):
+        truncated = _decode.jpeg_truncation(data, im)
+        if truncated:
+            raise DecodeError(f"{p}: {truncated}")
     bit_depth, has_alpha, quality, chroma, orientation = _header_facts(im, fmt)
     arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is not None and arr.size > 0:
-        rgb, channels = _to_rgb8(arr)
+        if arr.shape[0] * arr.shape[1] > max_pixels:
+            raise DecodeError(f"{p}: decoded image is {arr.shape[1]}x{arr.shape[0]}, above the "
+                              f"{_megapixels(max_pixels)} MP limit its header hid; raise max_pixels")
+        rgb, channels = _decode.to_rgb8(arr)
         bit_depth = max(bit_depth, 8 * arr.dtype.itemsize)
         has_alpha = has_alpha or channels in (2, 4)
-    elif im is not None:
-        try:
-            rgb, channels, _ = _pillow_decode(im)
-        except Exception as exc:  # noqa: BLE001
-            raise DecodeError(f"{p}: cannot decode {fmt or 'image'} data ({exc})") from exc
     else:
-        raise DecodeError(f"{p}: {_describe_start(data)}")
-    rgb = _orient(rgb, orientation)
+        # OpenCV refused it; before Pillow tries (which pads a truncated PNG with black if the
+        # caller set ImageFile.LOAD_TRUNCATED_IMAGES), refuse incomplete PNG data by measure
+        problem = _decode.png_problem(data) if fmt == "PNG" else None
+        if problem:
+            raise DecodeError(f"{p}: {problem}")
+        try:
+            rgb, channels = _decode.pillow_decode(im)
+        except Exception as exc:  # noqa: BLE001 - any decoder failure becomes a reason
+            raise DecodeError(f"{p}: {_decode.describe_failed_decode(fmt, exc)}") from exc
+    rgb = _decode.orient(rgb, orientation)
     h, w = rgb.shape[:2]
     facts = FileFacts(
         path=str(path),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickletools
 import platform
 import tempfile
 from datetime import UTC, datetime
@@ -56,6 +57,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest as canonical JSON (sorted keys): the same after a save/load."""
+    return _digest(json.dumps(manifest, sort_keys=True, separators=(",", ":")))
+
+
 def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
     """Write a fitted model to ``path`` atomically (temporary file + rename).
 
@@ -83,6 +89,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "manifest": manifest,
+           "manifest_sha256": _manifest_digest(json.loads(json.dumps(manifest))),
            "booster_sha256": _digest(booster), "booster": booster}
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -105,10 +112,36 @@ def _estimator_digest(model: RiskModel) -> str | None:
     return None if est is None else est.sha256_
 
 
-def _refuse_binary(path: Path, head: bytes) -> None:
-    if head[:1] == b"\x80" or head[:2] in (b"x\x9c", b"x\x01", b"x\xda") or head[:2] == b"PK":
+#: Magic numbers of compressed or archive files (joblib's compressors, zip).
+_ARCHIVES = ((b"\x1f\x8b", "gzip-compressed (joblib)"), (b"BZh", "bz2-compressed (joblib)"),
+             (b"\xfd7zXZ\x00", "xz-compressed (joblib)"), (b"]\x00\x00", "lzma-compressed (joblib)"),
+             (b"PK\x03\x04", "zip"))
+
+
+def _binary_kind(raw: bytes) -> str | None:
+    """Name a pickle, joblib or archive file from its bytes, without loading it."""
+    if raw[:1] == b"\x80":
+        return "pickle/joblib"
+    for magic, name in _ARCHIVES:
+        if raw.startswith(magic):
+            return name
+    if len(raw) >= 2 and raw[0] & 0x0F == 8 and (raw[0] * 256 + raw[1]) % 31 == 0:
+        return "zlib-compressed (joblib)"
+    try:  # protocols 0 and 1 have no header: parse the opcodes (never executes or imports)
+        ops = list(pickletools.genops(raw))
+    except Exception:  # noqa: BLE001 - not a pickle
+        return None
+    return "pickle" if ops and ops[-1][0].name == "STOP" else None
+
+
+def _refuse_binary(path: Path, raw: bytes) -> None:
+    if not raw:
+        raise ModelFileError(f"{path}: empty file (0 bytes); featrisk models are JSON text "
+                             "written by model.save(path)")
+    kind = None if raw.lstrip()[:1] in (b"{", b"[") else _binary_kind(raw)
+    if kind is not None:
         raise ModelFileError(
-            f"{path}: looks like a pickle/joblib/zip file. featrisk never unpickles files "
+            f"{path}: looks like a {kind} file. featrisk never unpickles files "
             "(unpickling can run arbitrary code); featrisk models are JSON text written by "
             "model.save(path). Load the object where it was made and call .save() on it."
         )
@@ -132,7 +165,7 @@ def load(path: str | os.PathLike[str]) -> RiskModel:
         raise ModelFileError(f"{p}: model file not found") from None
     except OSError as exc:
         raise ModelFileError(f"{p}: cannot read model file ({exc})") from exc
-    _refuse_binary(p, raw[:4])
+    _refuse_binary(p, raw)
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -154,7 +187,15 @@ def load(path: str | os.PathLike[str]) -> RiskModel:
             f"{p}: model was trained on feature schema {manifest.get('schema_version')}, this "
             f"featrisk computes schema {SCHEMA_VERSION}; re-fit it on features from this version"
         )
-    return _from_manifest(manifest, lgb.Booster(model_str=booster_text))
+    if "manifest_sha256" in doc and _manifest_digest(manifest) != doc["manifest_sha256"]:
+        raise ModelFileError(f"{p}: checksum mismatch: the model manifest was altered")
+    try:
+        return _from_manifest(manifest, lgb.Booster(model_str=booster_text))
+    except ModelFileError as exc:
+        raise ModelFileError(f"{p}: {exc}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError, lgb.basic.LightGBMError) as exc:
+        raise ModelFileError(f"{p}: model manifest is incomplete or altered "
+                             f"({type(exc).__name__}: {exc}); re-save the model") from exc
 
 
 def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:

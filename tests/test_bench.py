@@ -92,3 +92,21 @@ def test_metrics_summary_matches_pointwise(demo_bench) -> None:
     risk = 1 - outcomes["max_prob"].to_numpy()
     s = metrics.summary(error, risk, n_boot=20)
     assert s["auroc"]["value"] == pytest.approx(metrics.auroc(error, risk))
+
+
+def test_demo_runs_and_compares_with_softmax(demo_set, capsys) -> None:
+    from featrisk.cli import main
+
+    folder = demo_set[0]
+    assert main(["demo", "-o", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "top-1 class on it differs from its top-1 on the pristine crop" in out
+    assert "max-softmax" in out and "featrisk (image only)" in out
+    for name in ("summary.json", "predictions.csv", "importance.csv", "model.json"):
+        assert (folder / name).is_file()
+    import json
+
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["test_images"] + summary["train_images"] == summary["images"] == 1450
+    assert summary["featrisk"]["auroc"]["value"] > 0.6
+    assert main(["demo", "-o", str(folder)]) == 2  # never overwrites without --overwrite

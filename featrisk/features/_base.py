@@ -118,7 +118,8 @@ class ImageContext:
         """Sobel 3x3 gradients (gx, gy) and magnitude of the working luminance, float32."""
         gx = cv2.Sobel(self.grey_f, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(self.grey_f, cv2.CV_32F, 0, 1, ksize=3)
-        return gx, gy, cv2.magnitude(gx, gy)
+        # numpy, not cv2.magnitude: OpenCV's SIMD path rounds by memory alignment (1 ulp)
+        return gx, gy, np.sqrt(gx * gx + gy * gy)
 
     @cached_property
     def laplacian(self) -> np.ndarray:

@@ -77,7 +77,8 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     _, a, b = cv2.split(ctx.lab)
     mean_ab = np.array([cv2.mean(a)[0], cv2.mean(b)[0]])
     strength = float(np.hypot(*mean_ab))
-    spread = cv2.mean(cv2.magnitude(a - np.float32(mean_ab[0]), b - np.float32(mean_ab[1])))[0]
+    da, db = a - np.float32(mean_ab[0]), b - np.float32(mean_ab[1])
+    spread = cv2.mean(np.sqrt(da * da + db * db))[0]  # not cv2.magnitude: alignment-dependent
     out = {
         "color_mean_r": float(means[0]),
         "color_mean_g": float(means[1]),

@@ -145,6 +145,22 @@ def run_demo(out: str | os.PathLike[str] = "featrisk-demo", *, overwrite: bool =
     say("top features (mean |TreeSHAP|, log-odds):")
     for name, value in importance["mean_abs_contribution"].head(8).items():
         say(f"  {name:<36} {value:.3f}")
-    say(f"wrote {out}/ (predictions.csv, importance.csv, model.json, summary.json) "
-        f"in {summary['seconds']} s")
+    written = "predictions.csv, importance.csv, model.json, summary.json"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        say('(pip install "featrisk[report]" for the HTML report)')
+    else:
+        from featrisk.report import report
+
+        extra = pd.DataFrame({"path": outcomes.loc[test, "path"].to_numpy(),
+                              "softmax_max_prob": outcomes.loc[test, "max_prob"].to_numpy()})
+        report(model, features[test].reset_index(drop=True),
+               outcomes.loc[test, "correct"].to_numpy(bool), out=out / "report.html",
+               extra=extra, groups=groups, title="featrisk demo: EfficientNet-Lite0 on "
+               "degraded crops of scikit-image's photos (held-out 30%)")
+        written += ", report.html, report.json"
+    summary["seconds"] = round(time.perf_counter() - start, 1)
+    summary_path.write_text(json.dumps(summary, indent=2, default=float))
+    say(f"wrote {out}/ ({written}) in {summary['seconds']} s")
     return summary

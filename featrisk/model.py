@@ -397,6 +397,10 @@ class RiskModel:
             raise SchemaError(f"the model needs column(s) {', '.join(missing)}{hint}")
         return table, table[self.feature_names_].to_numpy(np.float64)
 
+    def inputs(self, X: Any, *, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The table the model reads: path, error, features, extra and derived columns."""
+        return self._matrix(X, extra)[0]
+
     def decision_function(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
         """Raw log-odds of the booster (before calibration), NaN for unreadable images."""
         table, x = self._matrix(X, extra)

@@ -145,6 +145,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"featrisk bench build cifar --data ../shared/datasets/cifar10-jpeg.tar.gz --cache {root}/cifar",
     ]
     meta["commands"] = build_cmds + meta["commands"]
+    bench_dir = Path(args.out).parent / "benchmarks"
+    speed = bench_dir / "speed.json"
+    if speed.exists():
+        meta["speed"] = json.loads(speed.read_text())
+    (bench_dir / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
     Path(args.out).write_text(render(results, meta))
     print(f"featrisk bench run: wrote {args.out}")
     return 0
@@ -197,6 +202,22 @@ def cmd_train_default(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    """Re-render BENCHMARKS.md from the JSON results a previous ``bench run`` wrote."""
+    from featrisk.bench.report_md import render
+
+    bench_dir = Path(args.out).parent / "benchmarks"
+    meta = json.loads((bench_dir / "meta.json").read_text())
+    speed = bench_dir / "speed.json"
+    if speed.exists():
+        meta["speed"] = json.loads(speed.read_text())
+    results = {name: json.loads((bench_dir / f"{name}.json").read_text())
+               for name in args.datasets if (bench_dir / f"{name}.json").exists()}
+    Path(args.out).write_text(render(results, meta))
+    print(f"featrisk bench render: wrote {args.out} from {bench_dir}/")
+    return 0
+
+
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     """Attach the ``bench`` command group to the main parser."""
     bench = sub.add_parser("bench", help="benchmarks against real classifiers (extra: bench)")
@@ -222,6 +243,10 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--out", default="featrisk/models/default.json")
     d.add_argument("--n-jobs", type=int, default=2)
     d.set_defaults(func=cmd_train_default)
+    g = bsub.add_parser("render", help="re-render BENCHMARKS.md from benchmarks/*.json")
+    g.add_argument("--out", default="BENCHMARKS.md")
+    g.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])
+    g.set_defaults(func=cmd_render)
     r = bsub.add_parser("run", help="evaluate featrisk and baselines; write BENCHMARKS.md")
     r.add_argument("--cache-root", required=True, help="folder holding <dataset>/outcomes.csv")
     r.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])

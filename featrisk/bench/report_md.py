@@ -90,6 +90,33 @@ def targets(res: dict[str, Any]) -> list[str]:
     return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
 
 
+def weaknesses(res: dict[str, Any]) -> list[str]:
+    """Where featrisk is weak, in sentences made from the measured numbers."""
+    fam = {row["family"]: row for row in res["by_family"]}
+    clean = fam.get("none (clean)")
+    lines = []
+    if clean:
+        lines.append(
+            f"- Clean images (natural failures): the classifier errs on {clean['error_rate']:.1%} "
+            f"of them; within them featrisk's AUROC is {clean['featrisk']:.3f} against "
+            f"{clean['max_softmax']:.3f} for the classifier's own max-softmax. Image statistics "
+            "cannot see what the picture shows, so natural failures stay close to chance.")
+    gaps = sorted(((row["oracle"] - row["featrisk"], name) for name, row in fam.items()
+                   if name != "none (clean)" and row["oracle"] == row["oracle"]), reverse=True)
+    if gaps:
+        worst = ", ".join(f"{name} ({fam[name]['featrisk']:.3f} vs oracle {fam[name]['oracle']:.3f})"
+                          for _, name in gaps[:3])
+        lines.append(f"- Largest gaps to the oracle within a family: {worst}: there the features "
+                     "tell the severity of the degradation less well than knowing it does.")
+    m = res["methods"]
+    lines.append(
+        f"- The classifier's own max-softmax ({m['max_softmax']['auroc']['value']:.3f}) "
+        f"{'beats' if m['max_softmax']['auroc']['value'] > m['featrisk']['auroc']['value'] else 'trails'} "
+        f"image-only featrisk ({m['featrisk']['auroc']['value']:.3f}) here; image-only featrisk "
+        "runs before the classifier, and the hybrid combines both.")
+    return lines
+
+
 def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     """BENCHMARKS.md text for all evaluated outcome sets."""
     out = [
@@ -132,13 +159,29 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
                 *breakdown_table(res["by_family"], "family"), ""]
         out += ["### By severity (0 = clean: natural failures)", "",
                 *breakdown_table(res["by_severity"], "severity"), ""]
+        out += ["### Where featrisk is weak", "", *weaknesses(res), ""]
         out += ["### What carries the signal (model fitted on all images)", "",
                 "| feature | mean abs TreeSHAP (log-odds) | gain share |", "|---|---|---|"]
         out += [f"| {r['feature']} | {r['mean_abs_contribution']:.3f} | {r['gain']:.3f} |"
                 for r in res["importance"][:15]]
         out.append("")
-        if res.get("speed"):
+        if res.get("speed") and not meta.get("speed"):
             out += ["### Throughput (measured in this run)", ""]
             out += [f"- {k}: {v}" for k, v in res["speed"].items()]
             out.append("")
+    if meta.get("speed"):
+        out += speed_section(meta["speed"])
     return "\n".join(out) + "\n"
+
+
+def speed_section(speed: dict[str, Any]) -> list[str]:
+    """Speed ratios from ``featrisk bench speed`` (its own JSON, with its command)."""
+    out = ["## Speed", "", f"Command: `{speed.get('command', 'featrisk bench speed')}`", ""]
+    for key, value in speed.items():
+        if key in ("command", "profile"):
+            continue
+        out.append(f"- {key}: {value}")
+    if speed.get("profile"):
+        out += ["", "Profile of featrisk extraction (top functions):", "", "```",
+                str(speed["profile"]).rstrip(), "```"]
+    return out + [""]

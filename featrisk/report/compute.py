@@ -18,7 +18,7 @@ import pandas as pd
 
 from featrisk import metrics
 from featrisk.extract import as_path_list, extract
-from featrisk.model import RiskModel, design_matrix, risk_table
+from featrisk.model import RiskModel, risk_table
 from featrisk.schema import feature_docs
 
 #: Flag budgets of the threshold table (share of images flagged for review).
@@ -44,8 +44,7 @@ def scored(model: RiskModel, X: Any, extra: pd.DataFrame | None,
     """
     model._check_fitted()
     table = X if isinstance(X, pd.DataFrame) else extract(as_path_list(X), n_jobs=n_jobs)
-    base = tuple(f for f in model.feature_names_ if f not in model.extra_columns_)
-    values = design_matrix(table, extra, required=base)
+    values = model.inputs(table, extra=extra)
     pred = risk_table(model, table, extra=extra)
     contrib = model.explain(table, extra=extra)
     return pred, contrib, values

@@ -110,3 +110,14 @@ def test_demo_runs_and_compares_with_softmax(demo_set, capsys) -> None:
     assert summary["test_images"] + summary["train_images"] == summary["images"] == 1450
     assert summary["featrisk"]["auroc"]["value"] > 0.6
     assert main(["demo", "-o", str(folder)]) == 2  # never overwrites without --overwrite
+
+
+def test_heldout_family_never_in_training(demo_bench) -> None:
+    features, outcomes = demo_bench
+    rows = ev.heldout_families(features, outcomes, families=["gaussian_noise", "jpeg"],
+                               model_params={"cv": 3}, log=lambda s: None)
+    assert [r["family"] for r in rows] == ["gaussian_noise", "jpeg"]
+    for r in rows:
+        assert 0.0 <= r["featrisk"] <= 1.0 and r["n"] > 20
+    # noise is obvious to image statistics even when no noisy image was in training
+    assert rows[0]["featrisk"] > 0.6

@@ -117,6 +117,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcomes = pd.read_csv(csv)
         features, timing = features_cached(outcomes, cache, n_jobs=args.n_jobs)
         res = evaluate(features, outcomes, folds=args.folds, n_boot=args.n_boot, seed=args.seed)
+        if not args.skip_heldout:
+            from featrisk.bench.evaluate import heldout_families
+
+            res["heldout_families"] = heldout_families(features, outcomes, seed=args.seed)
         res["description"] = DESCRIPTIONS.get(name, "")
         classifier = cache / "classifier.json"
         if classifier.exists():
@@ -255,6 +259,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--n-boot", type=int, default=1000)
     r.add_argument("--n-jobs", type=int, default=2)
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--skip-heldout", action="store_true",
+                   help="skip the leave-one-degradation-family-out generalisation check")
     r.set_defaults(func=cmd_run, argv=None)
     r.set_defaults(func=lambda a: cmd_run(_with_argv(a)))
 

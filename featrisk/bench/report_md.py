@@ -87,6 +87,10 @@ def targets(res: dict[str, Any]) -> list[str]:
         (f"image-only ECE < 0.03 ({m['featrisk']['ece']['value']:.3f})",
          m["featrisk"]["ece"]["value"] < 0.03),
     ]
+    d = res.get("hybrid_minus_softmax")
+    if d:
+        checks.append((f"hybrid (stack) minus max-softmax AUROC {_ci(d)}: interval excludes zero",
+                       d["low"] > 0))
     return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
 
 
@@ -160,6 +164,18 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         out += ["### By severity (0 = clean: natural failures)", "",
                 *breakdown_table(res["by_severity"], "severity"), ""]
         out += ["### Where featrisk is weak", "", *weaknesses(res), ""]
+        if res.get("heldout_families"):
+            rows = res["heldout_families"]
+            mean = sum(r["featrisk"] for r in rows) / len(rows)
+            out += ["### Degradations never seen in training (leave one family out)", "",
+                    "Estimator and risk model fitted without any image of the family; scored on "
+                    "held-out sources' images of that family plus their clean images. "
+                    f"Mean AUROC over families: {mean:.3f}.", "",
+                    "| held-out family | n | error rate | featrisk AUROC | max-softmax AUROC |",
+                    "|---|---|---|---|---|"]
+            out += [f"| {r['family']} | {r['n']} | {r['error_rate']:.1%} | {r['featrisk']:.3f} | "
+                    f"{r['max_softmax']:.3f} |" for r in rows]
+            out.append("")
         out += ["### What carries the signal (model fitted on all images)", "",
                 "| feature | mean abs TreeSHAP (log-odds) | gain share |", "|---|---|---|"]
         out += [f"| {r['feature']} | {r['mean_abs_contribution']:.3f} | {r['gain']:.3f} |"

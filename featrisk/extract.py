@@ -89,6 +89,38 @@ def _rows(paths: list[str], n_jobs: int, max_pixels: int) -> Iterator[list[dict[
     yield from parallel(delayed(_extract_chunk)(c, max_pixels) for c in chunks)
 
 
+def _dask_client(n_jobs: int):  # -> (Client, LocalCluster | None)
+    """The running ``dask.distributed`` client, or a new LocalCluster's (closed by the caller)."""
+    try:
+        from distributed import Client, LocalCluster, get_client
+    except ImportError as exc:
+        raise ImportError(
+            'extract(backend="dask") needs dask.distributed, which is not installed; install it '
+            'with pip install "featrisk[dask]"'
+        ) from exc
+    try:
+        return get_client(), None
+    except ValueError:  # no client running: start a local cluster, one thread per worker
+        workers = None if n_jobs in (1, -1) else n_jobs
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        return Client(cluster), cluster
+
+
+def _dask_rows(paths: list[str], n_jobs: int, max_pixels: int) -> Iterator[list[dict[str, object]]]:
+    """Chunks of rows computed on a dask cluster, yielded in input order."""
+    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    client, cluster = _dask_client(n_jobs)
+    try:
+        futures = client.map(_extract_chunk, chunks, max_pixels=max_pixels, pure=False)
+        for future in futures:
+            yield future.result()
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()
+
+
 def to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     """Build a schema-ordered feature table from row dicts (path, features, error)."""
     frame = pd.DataFrame(rows, columns=["path", *FEATURE_COLUMNS, "error"])
@@ -104,6 +136,7 @@ def extract(
     n_jobs: int = 1,
     progress: bool = False,
     max_pixels: int = MAX_PIXELS,
+    backend: str = "local",
 ) -> pd.DataFrame:
     """Compute the hand-crafted features of image files, without any classifier.
 
@@ -123,6 +156,13 @@ def extract(
         Show a progress bar (tqdm) with images/s.
     max_pixels : int, default 100_000_000
         Files declaring more pixels are refused before decoding (an ``error`` row).
+    backend : {"local", "dask"}, default "local"
+        ``"local"``: this process, or ``n_jobs`` joblib workers on this machine. ``"dask"``:
+        chunks of images run on the current ``dask.distributed`` client's workers (one
+        machine or many; every worker needs featrisk installed and read access to the
+        paths); with no client running, a ``LocalCluster`` is started for the call (with
+        ``n_jobs`` worker processes when ``n_jobs > 1``) and closed afterwards. Results are
+        identical to ``"local"`` and in input order. Needs ``pip install "featrisk[dask]"``.
 
     Returns
     -------
@@ -131,7 +171,10 @@ def extract(
         (:data:`featrisk.FEATURE_COLUMNS`), and ``error`` (None for a good image, else the
         reason, with NaN features). ``attrs["featrisk_schema"]`` holds the schema version.
     """
+    if backend not in ("local", "dask"):
+        raise ValueError(f'backend must be "local" or "dask", got {backend!r}')
     items = as_path_list(paths)
+    rows_of = _dask_rows if backend == "dask" else _rows
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -139,7 +182,7 @@ def extract(
         bar = tqdm(total=len(items), unit="img", desc="featrisk extract")
     rows: list[dict[str, object]] = []
     try:
-        for chunk_rows in _rows(items, n_jobs, max_pixels):
+        for chunk_rows in rows_of(items, n_jobs, max_pixels):
             rows.extend(chunk_rows)
             if bar is not None:
                 bar.update(len(chunk_rows))

@@ -263,6 +263,9 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                    help="skip the leave-one-degradation-family-out generalisation check")
     r.set_defaults(func=cmd_run, argv=None)
     r.set_defaults(func=lambda a: cmd_run(_with_argv(a)))
+    from featrisk.bench.speed import add_speed_parser
+
+    add_speed_parser(bsub)
 
 
 def _with_argv(args: argparse.Namespace) -> argparse.Namespace:

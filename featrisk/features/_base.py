@@ -110,7 +110,7 @@ class ImageContext:
     @cached_property
     def grey_hist(self) -> np.ndarray:
         """256-bin luminance histogram of the working image, as shares summing to 1."""
-        hist = np.bincount(self.grey.ravel(), minlength=256).astype(np.float64)
+        hist = cv2.calcHist([self.grey], [0], None, [256], [0, 256]).ravel().astype(np.float64)
         return hist / hist.sum()
 
     @cached_property
@@ -183,11 +183,57 @@ def percentiles_from_hist(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray
     return np.array([float(np.searchsorted(cdf, q / 100.0 - 1e-12)) for q in qs])
 
 
+#: Arrays at least this long are searched through a sampled bracket in :func:`quantile`.
+_BRACKET_MIN = 4096
+
+
 def quantile(values: np.ndarray, q: float) -> float:
-    """The q-quantile (lower, no interpolation) by partial sort: cheaper than np.percentile."""
+    """The q-quantile (lower, no interpolation): the k-th smallest value, k = int(q * n).
+
+    Exactly ``np.partition(flat, k)[k]``, found faster on large arrays: a strided 1-in-16
+    sample brackets the answer, one pass counts the values below the bracket, and only the
+    values inside it are partially sorted. If the bracket misses (it rarely does), the whole
+    array is partitioned.
+    """
     flat = values.ravel()
-    k = min(len(flat) - 1, int(q * len(flat)))
+    n = len(flat)
+    k = min(n - 1, int(q * n))
+    if n < _BRACKET_MIN:
+        return float(np.partition(flat, k)[k])
+    sample = flat[::16]
+    m = len(sample)
+    centre, margin = min(m - 1, int(q * m)), 3 * int(np.sqrt(m)) + 8
+    lo_i, hi_i = max(0, centre - margin), min(m - 1, centre + margin)
+    part = np.partition(sample, (lo_i, hi_i))
+    lo, hi = part[lo_i], part[hi_i]
+    below = int(np.count_nonzero(flat < lo))
+    inside = flat[(flat >= lo) & (flat <= hi)]
+    if below <= k < below + len(inside):
+        return float(np.partition(inside, k - below)[k - below])
     return float(np.partition(flat, k)[k])
+
+
+def percentile_linear(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) without its per-call overhead.
+
+    Same arithmetic as NumPy's default method, so the result is identical; meant for small
+    arrays such as tile grids.
+    """
+    s = np.sort(values, axis=None).astype(np.float64)
+    pos = q / 100.0 * (len(s) - 1)
+    i = min(int(np.floor(pos)), len(s) - 1)
+    j = min(i + 1, len(s) - 1)
+    t = pos - i
+    a, b = s[i], s[j]
+    diff = b - a
+    return float(b - diff * (1.0 - t) if t >= 0.5 else a + diff * t)
+
+
+def median_small(values: np.ndarray) -> float:
+    """``np.median`` of a small array without its per-call overhead (identical result)."""
+    s = np.sort(values, axis=None).astype(np.float64)
+    h = len(s) // 2
+    return float(s[h]) if len(s) % 2 else float((s[h - 1] + s[h]) / 2.0)
 
 
 def central_crop(grey: np.ndarray) -> np.ndarray:

@@ -11,7 +11,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from featrisk.features._base import Column, ImageContext, central_crop, grid_means
+from featrisk.features._base import (
+    Column,
+    ImageContext,
+    central_crop,
+    grid_means,
+    percentile_linear,
+)
 
 #: Side of the square resample used for the spectrum, pixels.
 SPECTRUM_SIZE = 64
@@ -80,9 +86,16 @@ def hf_share(grey: np.ndarray) -> float:
     return float(power[_FREQ > HIGH_FREQ].sum() / total) if total > 1e-9 else 0.0
 
 
+def _var(x: np.ndarray) -> float:
+    """Population variance with double accumulation (OpenCV), no temporary arrays."""
+    return float(cv2.meanStdDev(x)[1][0, 0]) ** 2
+
+
 def coherence(gx: np.ndarray, gy: np.ndarray) -> float:
     """Structure-tensor coherence of the summed gradient products, in [0, 1]."""
-    jxx, jyy, jxy = float((gx * gx).mean()), float((gy * gy).mean()), float((gx * gy).mean())
+    n = gx.size
+    jxx, jyy = cv2.norm(gx, cv2.NORM_L2SQR) / n, cv2.norm(gy, cv2.NORM_L2SQR) / n
+    jxy = cv2.mean(cv2.multiply(gx, gy))[0]
     trace = jxx + jyy
     return float(np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / trace) if trace > 1e-9 else 0.0
 
@@ -99,7 +112,8 @@ _DIRECTIONAL = tuple(
 
 def directional_ratio(grey: np.ndarray) -> float:
     """min(E0/E90, E45/E135) style ratio of directional second-difference energies, in [0, 1]."""
-    e = [float(cv2.mean(cv2.pow(cv2.filter2D(grey, cv2.CV_32F, k), 2))[0]) for k in _DIRECTIONAL]
+    e = [cv2.norm(cv2.filter2D(grey, cv2.CV_32F, k), cv2.NORM_L2SQR) / grey.size
+         for k in _DIRECTIONAL]
     ratios = [min(a, b) / max(a, b) for a, b in ((e[0], e[1]), (e[2], e[3])) if max(a, b) > 1e-9]
     return min(ratios) if ratios else 1.0
 
@@ -122,7 +136,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     lap_var = float(lap.var())
     native_var = (
         lap_var if ctx.native_grey is ctx.grey
-        else float(cv2.Laplacian(ctx.native_grey, cv2.CV_32F, ksize=1).var())
+        else _var(cv2.Laplacian(ctx.native_grey, cv2.CV_32F, ksize=1))
     )
     gx, gy, mag = ctx.gradients
     tiles = np.log10(1.0 + grid_means(lap * lap, TILE_GRID)).ravel()
@@ -131,11 +145,11 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     return {
         "blur_laplacian_var": lap_var,
         "blur_laplacian_var_native": native_var,
-        "blur_laplacian_norm": lap_var / (float(ctx.grey_f.var()) + 1.0),
-        "blur_tenengrad": float((mag * mag).mean()),
+        "blur_laplacian_norm": lap_var / (_var(ctx.grey) + 1.0),
+        "blur_tenengrad": cv2.norm(mag, cv2.NORM_L2SQR) / mag.size,
         "blur_hf_share": hf_share(ctx.grey),
         "blur_tile_min": float(tiles.min()),
-        "blur_tile_p25": float(np.percentile(tiles, 25)),
+        "blur_tile_p25": percentile_linear(tiles, 25),
         "blur_tile_max": float(tiles.max()),
         "blur_tile_spread": float(tiles.max() - tiles.min()),
         "blur_scale_ratio": float(np.log10((lap_var + 1e-3) / (half_var + 1e-3))),

@@ -51,29 +51,34 @@ COLUMNS = (
 )
 
 
+#: Hue (0-179) and saturation (0-255) values mapped to their histogram bins.
+_HUE_GROUP = np.arange(180) * HUE_BINS // 180
+_SAT_GROUP = np.minimum(np.arange(256) * SAT_BINS // 255, SAT_BINS - 1)
+_LEVELS = np.arange(256, dtype=np.float64)
+
+
 def colorfulness(rgb: np.ndarray) -> float:
     """Hasler-Suesstrunk colourfulness of an RGB uint8 image, in 0-255 intensity units."""
-    r, g, b = (rgb[:, :, i].astype(np.float32) for i in range(3))
+    r, g, b = (c.astype(np.float32) for c in cv2.split(rgb))
     rg = r - g
     yb = 0.5 * (r + g) - b
-    sigma = np.hypot(rg.std(), yb.std())
-    mu = np.hypot(rg.mean(), yb.mean())
-    return float(sigma + 0.3 * mu)
+    (mu_rg,), (sd_rg,) = cv2.meanStdDev(rg)
+    (mu_yb,), (sd_yb,) = cv2.meanStdDev(yb)
+    return float(np.hypot(sd_rg[0], sd_yb[0]) + 0.3 * np.hypot(mu_rg[0], mu_yb[0]))
 
 
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Colour measures of one image."""
     means = np.array(cv2.mean(ctx.rgb)[:3]) / 255.0
     hsv = ctx.hsv
-    hue, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
-    n = float(hue.size)
-    chromatic = (sat >= CHROMATIC_MIN) & (val >= CHROMATIC_MIN)
-    hue_bins = np.bincount(
-        ((hue[chromatic].astype(np.int32) * HUE_BINS) // 180), minlength=HUE_BINS
-    ) / n
-    sat_bins = np.bincount(
-        np.minimum(sat.ravel().astype(np.int32) * SAT_BINS // 255, SAT_BINS - 1), minlength=SAT_BINS
-    ) / n
+    n = float(hsv.shape[0] * hsv.shape[1])
+    chromatic = cv2.inRange(hsv, (0, CHROMATIC_MIN, CHROMATIC_MIN), (255, 255, 255))
+    hue_hist = cv2.calcHist([hsv], [0], chromatic, [180], [0, 180]).ravel()
+    hue_bins = np.bincount(_HUE_GROUP, weights=hue_hist, minlength=HUE_BINS) / n
+    sat_hist = cv2.calcHist([hsv], [1], None, [256], [0, 256]).ravel().astype(np.float64)
+    sat_bins = np.bincount(_SAT_GROUP, weights=sat_hist, minlength=SAT_BINS) / n
+    sat_mean = float(sat_hist @ _LEVELS) / n
+    sat_std = float(np.sqrt(sat_hist @ (_LEVELS - sat_mean) ** 2 / n))
     _, a, b = cv2.split(ctx.lab)
     mean_ab = np.array([cv2.mean(a)[0], cv2.mean(b)[0]])
     strength = float(np.hypot(*mean_ab))
@@ -83,8 +88,8 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "color_mean_r": float(means[0]),
         "color_mean_g": float(means[1]),
         "color_mean_b": float(means[2]),
-        "color_saturation_mean": float(sat.mean() / 255.0),
-        "color_saturation_std": float(sat.std() / 255.0),
+        "color_saturation_mean": sat_mean / 255.0,
+        "color_saturation_std": sat_std / 255.0,
     }
     out.update({f"color_hue_{i}_{name}": float(hue_bins[i]) for i, name in enumerate(_HUE_NAMES)})
     out.update({f"color_sat_{i}": float(sat_bins[i]) for i in range(SAT_BINS)})

@@ -28,14 +28,15 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     """Contrast measures of one image."""
     p01, p05, p95, p99 = percentiles_from_hist(ctx.grey_hist, (1, 5, 95, 99)) / 255.0
     local = ctx.local_std
+    local_mean, local_std = cv2.meanStdDev(local)
     r, g, b = cv2.split(ctx.rgb)
     dark = cv2.erode(cv2.min(cv2.min(r, g), b), np.ones((7, 7), np.uint8))
     return {
-        "contrast_rms": float(ctx.grey_f.std() / 255.0),
+        "contrast_rms": float(cv2.meanStdDev(ctx.grey)[1][0, 0]) / 255.0,
         "contrast_michelson": float((p99 - p01) / (p99 + p01)) if p99 + p01 > 0 else 0.0,
         "contrast_range_p5_p95": float(p95 - p05),
-        "contrast_local_mean": float(local.mean()),
-        "contrast_local_std": float(local.std()),
+        "contrast_local_mean": float(local_mean[0, 0]),
+        "contrast_local_std": float(local_std[0, 0]),
         "contrast_local_p10": quantile(local, 0.1),
         "contrast_dark_channel": cv2.mean(dark)[0] / 255.0,
     }

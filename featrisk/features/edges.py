@@ -27,13 +27,13 @@ COLUMNS = (
 
 def orientation_entropy(gx: np.ndarray, gy: np.ndarray, mag: np.ndarray) -> float:
     """Entropy in bits of the magnitude-weighted gradient orientation histogram."""
-    weights = np.where(mag > ORIENT_MIN_MAG, mag, np.float32(0.0))
-    total = float(weights.sum(dtype=np.float64))
-    if total <= 0.0:
+    strong = mag > ORIENT_MIN_MAG
+    weights = mag[strong]  # weak pixels would add zero weight: leave them out
+    if not weights.size or float(weights.sum(dtype=np.float64)) <= 0.0:
         return 0.0
-    angle = cv2.phase(gx, gy)  # radians in [0, 2 pi); orientation folds it onto [0, pi)
+    angle = cv2.phase(gx, gy)[strong]  # radians in [0, 2 pi); folded onto [0, pi) below
     bins = (angle * np.float32(ORIENT_BINS / np.pi)).astype(np.int32) % ORIENT_BINS
-    hist = np.bincount(bins.ravel(), weights=weights.ravel(), minlength=ORIENT_BINS)
+    hist = np.bincount(bins, weights=weights, minlength=ORIENT_BINS)
     p = hist[hist > 0] / hist.sum()
     return float(-(p * np.log2(p)).sum())
 

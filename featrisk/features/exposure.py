@@ -62,7 +62,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     p01, p05, p50, p95, p99 = percentiles_from_hist(hist, _PCTS) / 255.0
     nz = hist[hist > 0]
     return {
-        "exposure_mean": float(ctx.grey_f.mean() / 255.0),
+        "exposure_mean": cv2.mean(ctx.grey)[0] / 255.0,
         "exposure_p01": p01,
         "exposure_p05": p05,
         "exposure_p50": p50,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from featrisk.features._base import Column, ImageContext, grid_means, quantile
+from featrisk.features._base import Column, ImageContext, grid_means, median_small, quantile
 
 _KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 _SCALE = float(np.sqrt(np.pi / 2.0) / 6.0)
@@ -39,38 +39,40 @@ COLUMNS = (
 
 def immerkaer_response(grey: np.ndarray) -> np.ndarray:
     """Absolute response to Immerkaer's kernel (valid region only), float32."""
-    resp = np.abs(cv2.filter2D(grey.astype(np.float32), cv2.CV_32F, _KERNEL))
+    src = grey if grey.dtype in (np.uint8, np.float32) else grey.astype(np.float32)
+    resp = np.abs(cv2.filter2D(src, cv2.CV_32F, _KERNEL))  # integer kernel: exact either way
     return resp[1:-1, 1:-1] if min(resp.shape) > 2 else resp
 
 
 def immerkaer_sigma(grey: np.ndarray) -> float:
     """Immerkaer's noise sigma estimate, in the grey units of the input (>= 0)."""
-    return _SCALE * float(immerkaer_response(grey).mean())
+    return _SCALE * cv2.mean(immerkaer_response(grey))[0]
 
 
 def tile_spread(resp: np.ndarray) -> float:
     """log10((max + 0.5) / (median + 0.5)) of per-tile Immerkaer sigma on a 4x4 grid."""
     tiles = _SCALE * grid_means(resp, 4).ravel()
-    return float(np.log10((tiles.max() + 0.5) / (np.median(tiles) + 0.5)))
+    return float(np.log10((tiles.max() + 0.5) / (median_small(tiles) + 0.5)))
 
 
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Noise measures of one image."""
-    resp = immerkaer_response(ctx.grey_f)
+    resp = immerkaer_response(ctx.grey)
     mag = ctx.gradients[2]
     mag = mag[1:-1, 1:-1] if min(mag.shape) > 2 else mag
-    flat = resp[mag <= quantile(mag, 0.5)]
-    ycc = cv2.cvtColor(ctx.rgb, cv2.COLOR_RGB2YCrCb)
-    chroma = 0.5 * (immerkaer_sigma(ycc[:, :, 1]) + immerkaer_sigma(ycc[:, :, 2]))
-    median = cv2.medianBlur(ctx.grey, 3)
-    impulses = np.abs(ctx.grey.astype(np.int16) - median.astype(np.int16)) > IMPULSE_LEVEL
+    flat_mask = (mag <= quantile(mag, 0.5)).view(np.uint8)
+    flat_n = cv2.countNonZero(flat_mask)
+    _, cr, cb = cv2.split(cv2.cvtColor(ctx.rgb, cv2.COLOR_RGB2YCrCb))
+    chroma = 0.5 * (immerkaer_sigma(cr) + immerkaer_sigma(cb))
+    impulses = cv2.absdiff(ctx.grey, cv2.medianBlur(ctx.grey, 3)) > IMPULSE_LEVEL
+    resp_mean = cv2.mean(resp)[0]
     native = ctx.native_grey
     return {
         "noise_sigma_luma": immerkaer_sigma(native) if native is not ctx.grey
-        else _SCALE * float(resp.mean()),
-        "noise_sigma_luma_work": _SCALE * float(resp.mean()),
-        "noise_sigma_flat": _SCALE * float(flat.mean()) if flat.size else 0.0,
+        else _SCALE * resp_mean,
+        "noise_sigma_luma_work": _SCALE * resp_mean,
+        "noise_sigma_flat": _SCALE * cv2.mean(resp, mask=flat_mask)[0] if flat_n else 0.0,
         "noise_sigma_chroma": chroma,
-        "noise_impulse_frac": float(impulses.mean()),
+        "noise_impulse_frac": np.count_nonzero(impulses) / impulses.size,
         "noise_tile_spread": tile_spread(resp),
     }

@@ -49,13 +49,13 @@ def mscn(grey: np.ndarray) -> np.ndarray:
 
 def _moments(x: np.ndarray) -> tuple[float, float, float]:
     """Variance, kurtosis and skewness (float32 products, float64 sums)."""
-    d = x.ravel() - np.float32(x.mean(dtype=np.float64))
-    d2 = d * d
-    var = float(d2.mean(dtype=np.float64))
+    d = x - np.float32(cv2.mean(x)[0])
+    d2 = cv2.multiply(d, d)
+    var = cv2.mean(d2)[0]
     if var < 1e-12:
         return var, 0.0, 0.0
-    third = float((d2 * d).mean(dtype=np.float64))
-    fourth = float((d2 * d2).mean(dtype=np.float64))
+    third = cv2.mean(cv2.multiply(d2, d))[0]
+    fourth = cv2.mean(cv2.multiply(d2, d2))[0]
     return var, fourth / var**2, third / var**1.5
 
 

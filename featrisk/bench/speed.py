@@ -1,0 +1,248 @@
+"""Speed benchmark: featrisk extraction against decoding, a CNN classifier and CleanVision.
+
+One call of :func:`speed_benchmark` measures, in one run and one process, on the same files:
+
+- ``decode_ratio``: featrisk extraction time / ``cv2.imread`` time on ImageNet-size JPEGs
+  (target <= 2);
+- ``classifier_ratio``: featrisk images/s / EfficientNet-Lite0 images/s (decode,
+  ``center_crop_224`` and batch-32 CPU inference; target >= 10);
+- ``cifar_images_per_s_per_core``: featrisk images/s on 32x32 CIFAR JPEGs (target >= 1000);
+- ``cleanvision_ratio``: featrisk images/s / CleanVision ``find_issues`` images/s with the
+  same number of processes (target >= 3);
+
+plus raw images/s of each, the load average before each measurement (timings taken on a
+busy machine are not comparable) and a cProfile summary of featrisk extraction.
+
+featrisk, ``cv2.imread`` and CleanVision run in one process with one thread (OpenCV and BLAS
+pinned, as in featrisk's workers). PyTorch uses ``classifier_threads`` threads (default: all
+cores), which makes the classifier ratio conservative. Optional packages (torch and the
+EfficientNet wheels from ``featrisk[bench]``; ``cleanvision``) are imported here only; a
+missing one skips its measurement with the reason in the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import pstats
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+
+__all__ = ["list_images", "speed_benchmark", "cmd_speed", "add_speed_parser"]
+
+#: File extensions counted as images when listing a folder.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+#: Targets of the speed issue, recorded next to each ratio.
+TARGETS = {
+    "decode_ratio": ("<=", 2.0),
+    "classifier_ratio": (">=", 10.0),
+    "cifar_images_per_s_per_core": (">=", 1000.0),
+    "cleanvision_ratio": (">=", 3.0),
+}
+
+
+def list_images(folder: str | os.PathLike[str], n: int) -> list[str]:
+    """The first ``n`` image files of a folder in name order (non-images such as CSVs skipped)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: not a folder of images")
+    paths = sorted(str(p) for p in root.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not paths:
+        raise FileNotFoundError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
+    return paths[:n]
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def _timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Best wall time of ``repeats`` calls (seconds), and the 1-min load average before them."""
+    load = _load()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, load
+
+
+def _imread_all(paths: Sequence[str]) -> None:
+    for p in paths:
+        cv2.imread(p, cv2.IMREAD_COLOR)
+
+
+def _classifier_run(paths: Sequence[str], threads: int | None) -> Callable[[], object]:
+    import numpy as np
+
+    from featrisk.bench.classifiers import EfficientNetLite0, center_crop_224
+
+    model = EfficientNetLite0(batch_size=32, num_threads=threads)
+
+    def run() -> None:
+        for start in range(0, len(paths), 32):
+            crops = [center_crop_224(cv2.cvtColor(cv2.imread(p), cv2.COLOR_BGR2RGB))
+                     for p in paths[start : start + 32]]
+            model.predict_proba(np.stack(crops))
+
+    model.predict_proba(np.zeros((2, 224, 224, 3), np.uint8))  # warm-up: lazy init, allocator
+    return run
+
+
+def _cleanvision_run(paths: Sequence[str]) -> Callable[[], object]:
+    from cleanvision import Imagelab
+
+    def run() -> None:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            Imagelab(filepaths=list(paths)).find_issues(n_jobs=1, verbose=False)
+
+    return run
+
+
+def profile_summary(paths: Sequence[str], *, top: int = 15) -> str:
+    """cProfile of one featrisk extraction of ``paths``: the top functions by own time, as text."""
+    import featrisk
+
+    prof = cProfile.Profile()
+    prof.enable()
+    featrisk.extract(list(paths), n_jobs=1)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).strip_dirs().sort_stats("tottime").print_stats(top)
+    text = out.getvalue()
+    return text[text.find("ncalls") :].rstrip() if "ncalls" in text else text.rstrip()
+
+
+def speed_benchmark(
+    imagenet_dir: str | os.PathLike[str],
+    cifar_images_dir: str | os.PathLike[str],
+    *,
+    n: int = 500,
+    repeats: int = 2,
+    classifier: bool = True,
+    cleanvision: bool = True,
+    classifier_threads: int | None = None,
+    profile: bool = True,
+) -> dict[str, object]:
+    """Measure featrisk's speed against decoding, EfficientNet-Lite0 and CleanVision.
+
+    Parameters
+    ----------
+    imagenet_dir, cifar_images_dir : path
+        Folders of ImageNet-size and of CIFAR-size (32x32) images; the first ``n`` image
+        files of each (name order) are used.
+    n : int, default 500
+        Images per folder.
+    repeats : int, default 2
+        Timed runs of featrisk and of ``cv2.imread``; the best is kept (the first run also
+        warms the page cache). The classifier and CleanVision run once, after a warm-up.
+    classifier, cleanvision : bool, default True
+        Measure these baselines (each is skipped, with the reason, if its package is missing).
+    classifier_threads : int or None
+        ``torch.set_num_threads`` for the classifier; None keeps PyTorch's default (all cores).
+    profile : bool, default True
+        Add ``profile``: cProfile's top functions of one featrisk run on the ImageNet files.
+
+    Returns
+    -------
+    dict
+        ``images_per_s`` (raw throughput of each measurement), ``seconds``, ``load_1min``
+        before each, the four ratios under ``ratios`` with ``targets`` and ``meets_target``,
+        ``skipped`` reasons, and ``profile`` (text). Higher ratios are better except
+        ``decode_ratio`` (featrisk time / decode time, lower is better).
+    """
+    import featrisk
+    from featrisk.extract import single_threaded
+
+    big = list_images(imagenet_dir, n)
+    small = list_images(cifar_images_dir, n)
+    seconds: dict[str, float] = {}
+    loads: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    counts = {"imagenet": len(big), "cifar": len(small)}
+
+    with single_threaded():
+        featrisk.extract(big[:8] + small[:8])  # warm-up: imports, lazy tables
+        _imread_all(big)
+        seconds["imread_imagenet"], loads["imread_imagenet"] = _timed(lambda: _imread_all(big),
+                                                                      repeats)
+        seconds["featrisk_imagenet"], loads["featrisk_imagenet"] = _timed(
+            lambda: featrisk.extract(big, n_jobs=1), repeats)
+        seconds["featrisk_cifar"], loads["featrisk_cifar"] = _timed(
+            lambda: featrisk.extract(small, n_jobs=1), repeats)
+        if cleanvision:
+            try:
+                run = _cleanvision_run(big)
+            except ImportError as exc:
+                skipped["cleanvision"] = f"{exc}; pip install cleanvision"
+            else:
+                seconds["cleanvision_imagenet"], loads["cleanvision_imagenet"] = _timed(run, 1)
+    if classifier:
+        try:
+            run = _classifier_run(big, classifier_threads)
+        except ImportError as exc:
+            skipped["classifier"] = str(exc)
+        else:
+            seconds["classifier_imagenet"], loads["classifier_imagenet"] = _timed(run, 1)
+
+    ips = {k: counts[k.rsplit("_", 1)[1]] / v for k, v in seconds.items()}
+    ratios: dict[str, float] = {
+        "decode_ratio": seconds["featrisk_imagenet"] / seconds["imread_imagenet"],
+        "cifar_images_per_s_per_core": ips["featrisk_cifar"],
+    }
+    if "classifier_imagenet" in ips:
+        ratios["classifier_ratio"] = ips["featrisk_imagenet"] / ips["classifier_imagenet"]
+    if "cleanvision_imagenet" in ips:
+        ratios["cleanvision_ratio"] = ips["featrisk_imagenet"] / ips["cleanvision_imagenet"]
+    meets = {k: (v <= TARGETS[k][1]) if TARGETS[k][0] == "<=" else (v >= TARGETS[k][1])
+             for k, v in ratios.items()}
+    result: dict[str, object] = {
+        "n_images": counts,
+        "cpu_count": os.cpu_count(),
+        "images_per_s": {k: round(v, 1) for k, v in ips.items()},
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "load_1min": loads,
+        "ratios": {k: round(v, 3) for k, v in ratios.items()},
+        "targets": {k: f"{op} {t:g}" for k, (op, t) in TARGETS.items()},
+        "meets_target": meets,
+        "skipped": skipped,
+    }
+    if profile:
+        result["profile"] = profile_summary(big)
+    return result
+
+
+def cmd_speed(args: argparse.Namespace) -> int:
+    """``featrisk bench speed``: run :func:`speed_benchmark`, print a summary, save JSON."""
+    result = speed_benchmark(args.imagenet, args.cifar, n=args.n, repeats=args.repeats,
+                             classifier=not args.no_classifier, cleanvision=not args.no_cleanvision)
+    for key, value in result["ratios"].items():  # type: ignore[union-attr]
+        ok = "ok" if result["meets_target"][key] else "MISSED"  # type: ignore[index]
+        print(f"{key:32s} {value:10.3f}   target {result['targets'][key]:8s} {ok}")  # type: ignore[index]
+    print("images/s:", json.dumps(result["images_per_s"]), " load:", json.dumps(result["load_1min"]))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"featrisk bench speed -> {args.out}")
+    return 0
+
+
+def add_speed_parser(bsub: argparse._SubParsersAction) -> None:
+    """Attach ``featrisk bench speed`` to the ``bench`` subcommand group."""
+    s = bsub.add_parser("speed", help="time featrisk against decoding, EfficientNet-Lite0 and "
+                                      "CleanVision (needs featrisk[bench] and cleanvision)")
+    s.add_argument("--imagenet", required=True, help="folder of ImageNet-size images")
+    s.add_argument("--cifar", required=True, help="folder of 32x32 CIFAR images")
+    s.add_argument("--n", type=int, default=500, help="images per folder (default 500)")
+    s.add_argument("--repeats", type=int, default=2)
+    s.add_argument("--no-classifier", action="store_true")
+    s.add_argument("--no-cleanvision", action="store_true")
+    s.add_argument("--out", default="benchmarks/speed.json")
+    s.set_defaults(func=cmd_speed)

@@ -1,0 +1,49 @@
+"""featrisk.bench.speed on a handful of files (baselines off: no torch, no CleanVision)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+from conftest import photo, write_rgb
+
+from featrisk.bench.speed import add_speed_parser, list_images, speed_benchmark
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    big, small = tmp_path_factory.mktemp("big"), tmp_path_factory.mktemp("small")
+    for name in ("astronaut", "chelsea", "coffee"):
+        write_rgb(big / f"{name}.jpg", photo(name))
+        write_rgb(small / f"{name}.jpg", photo(name)[::16, ::16].copy())
+    (big / "labels.csv").write_text("not an image\n")
+    return big, small
+
+
+def test_list_images_skips_non_images(folders):
+    assert [p.rsplit("/", 1)[1] for p in list_images(folders[0], 2)] == ["astronaut.jpg",
+                                                                        "chelsea.jpg"]
+    with pytest.raises(FileNotFoundError, match="not a folder of images"):
+        list_images(folders[0] / "missing", 2)
+
+
+def test_speed_benchmark_reports_ratios_and_profile(folders):
+    result = speed_benchmark(*folders, n=3, repeats=1, classifier=False, cleanvision=False)
+    assert set(result["ratios"]) == {"decode_ratio", "cifar_images_per_s_per_core"}
+    assert result["ratios"]["decode_ratio"] > 0
+    assert result["images_per_s"]["featrisk_cifar"] > 0
+    assert "ncalls" in result["profile"] and "tottime" in result["profile"]
+    json.dumps(result)  # serialisable as written by the CLI
+
+
+def test_cli_subcommand_writes_json(folders, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    add_speed_parser(parser.add_subparsers(dest="bench_command"))
+    out = tmp_path / "speed.json"
+    args = parser.parse_args(["speed", "--imagenet", str(folders[0]), "--cifar", str(folders[1]),
+                              "--n", "2", "--repeats", "1", "--no-classifier", "--no-cleanvision",
+                              "--out", str(out)])
+    assert args.func(args) == 0
+    assert "decode_ratio" in json.loads(out.read_text())["ratios"]
+    assert "decode_ratio" in capsys.readouterr().out

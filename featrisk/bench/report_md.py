@@ -106,12 +106,16 @@ def weaknesses(res: dict[str, Any]) -> list[str]:
             f"{clean['max_softmax']:.3f} for the classifier's own max-softmax. Image statistics "
             "cannot see what the picture shows, so natural failures stay close to chance.")
     gaps = sorted(((row["oracle"] - row["featrisk"], name) for name, row in fam.items()
-                   if name != "none (clean)" and row["oracle"] == row["oracle"]), reverse=True)
+                   if name != "none (clean)" and row["oracle"] == row["oracle"]
+                   and row["oracle"] > row["featrisk"]), reverse=True)
     if gaps:
         worst = ", ".join(f"{name} ({fam[name]['featrisk']:.3f} vs oracle {fam[name]['oracle']:.3f})"
                           for _, name in gaps[:3])
         lines.append(f"- Largest gaps to the oracle within a family: {worst}: there the features "
                      "tell the severity of the degradation less well than knowing it does.")
+    else:
+        lines.append("- Within every degradation family featrisk ranks at least as well as the "
+                     "oracle.")
     m = res["methods"]
     lines.append(
         f"- The classifier's own max-softmax ({m['max_softmax']['auroc']['value']:.3f}) "
@@ -192,12 +196,17 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 def speed_section(speed: dict[str, Any]) -> list[str]:
     """Speed ratios from ``featrisk bench speed`` (its own JSON, with its command)."""
-    out = ["## Speed", "", f"Command: `{speed.get('command', 'featrisk bench speed')}`", ""]
-    for key, value in speed.items():
-        if key in ("command", "profile"):
-            continue
-        out.append(f"- {key}: {value}")
+    out = ["## Speed", "",
+           f"Command: `{speed.get('command', 'featrisk bench speed (command not recorded)')}`; "
+           f"{speed.get('n_images', {})} images, one process, {speed.get('cpu_count')} cores.", "",
+           "| measure | value | target | met |", "|---|---|---|---|"]
+    for key, value in speed.get("ratios", {}).items():
+        met = "yes" if speed.get("meets_target", {}).get(key) else "**no**"
+        out.append(f"| {key} | {value:.3f} | {speed.get('targets', {}).get(key, '')} | {met} |")
+    out += ["", "Images per second: " + ", ".join(
+        f"{k} {v}" for k, v in speed.get("images_per_s", {}).items()) + "; 1-minute load during "
+        "each measure: " + ", ".join(f"{k} {v}" for k, v in speed.get("load_1min", {}).items()) + "."]
     if speed.get("profile"):
-        out += ["", "Profile of featrisk extraction (top functions):", "", "```",
-                str(speed["profile"]).rstrip(), "```"]
+        out += ["", "Profile of featrisk extraction (cProfile, top functions by own time):", "",
+                "```", "\n".join(str(speed["profile"]).rstrip().splitlines()[:14]), "```"]
     return out + [""]

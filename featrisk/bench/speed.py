@@ -29,6 +29,8 @@ import io
 import json
 import os
 import pstats
+import shlex
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -227,6 +229,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
         ok = "ok" if result["meets_target"][key] else "MISSED"  # type: ignore[index]
         print(f"{key:32s} {value:10.3f}   target {result['targets'][key]:8s} {ok}")  # type: ignore[index]
     print("images/s:", json.dumps(result["images_per_s"]), " load:", json.dumps(result["load_1min"]))
+    result["command"] = " ".join(["featrisk bench speed", *map(shlex.quote, sys.argv[3:])])
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -522,7 +522,8 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
         "risk": risk,
         "flagged": flagged.astype(bool),
         "reasons": model.reasons(contributions, table, top=top_reasons),
-        "error": table["error"].to_numpy(),
+        "error": pd.Series([e if isinstance(e, str) else None for e in table["error"]],
+                           dtype=object),
     })
 
 

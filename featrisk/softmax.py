@@ -34,7 +34,7 @@ def softmax_features(probs: np.ndarray | pd.DataFrame, *, index: pd.Index | None
     p = p / sums
     top2 = -np.partition(-p, 1, axis=1)[:, :2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ent = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+        ent = np.maximum(-np.where(p > 0, p * np.log(p), 0.0).sum(axis=1), 0.0)
     return pd.DataFrame(
         {
             "softmax_max_prob": top2[:, 0],

@@ -226,3 +226,12 @@ def test_fit_rejects_bad_outcomes(demo) -> None:
         featrisk.fit(features.iloc[:20], np.ones(20, bool))
     with pytest.raises(featrisk.SchemaError, match="lacks 1 required column"):
         featrisk.fit(features.drop(columns="blur_laplacian_var"), np.ones(len(features), bool))
+
+
+def test_predict_error_column_is_none_for_good_images(demo, fitted, tmp_path: Path) -> None:
+    features, outcomes = demo
+    missing = tmp_path / "missing.jpg"
+    out = featrisk.predict([outcomes["path"].iloc[0], str(missing)], fitted)
+    assert out["error"].iloc[0] is None
+    assert "file not found" in out["error"].iloc[1]
+    assert np.isnan(out["risk"].iloc[1]) and bool(out["flagged"].iloc[1])

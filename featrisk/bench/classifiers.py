@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from featrisk.softmax import softmax_features
+
 __all__ = [
     "INPUT_SIZE",
     "RESIZE_SHORT_SIDE",
@@ -113,21 +115,9 @@ def softmax_scores(probs: np.ndarray) -> pd.DataFrame:
     ValueError
         If ``probs`` is not a 2-D array with at least two columns.
     """
-    p = np.asarray(probs, dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] < 2:
-        raise ValueError(
-            f"probs must be a 2-D array of shape (n, n_classes) with n_classes >= 2; received shape {p.shape}"
-        )
-    top2 = -np.partition(-p, 1, axis=1)[:, :2]
-    logs = np.log(np.where(p > 0.0, p, 1.0))
-    return pd.DataFrame(
-        {
-            "max_prob": top2[:, 0],
-            "margin": top2[:, 0] - top2[:, 1],
-            "entropy": np.maximum(-np.sum(p * logs, axis=1), 0.0),
-            "gini": 1.0 - np.sum(p * p, axis=1),
-        }
-    )
+    scores = softmax_features(probs)
+    scores.columns = [c.removeprefix("softmax_") for c in scores.columns]
+    return scores
 
 
 class EfficientNetLite0:

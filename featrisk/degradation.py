@@ -17,10 +17,10 @@ the benchmark outcome sets; its manifest records the data and the feature schema
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from featrisk._atomic import atomic_write
 from featrisk.errors import ModelFileError, NotFittedError, SchemaError
 from featrisk.model import fold_ids
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION, check_feature_table
@@ -137,15 +138,7 @@ class DegradationEstimator:
                "training_summary": self.training_summary_,
                "sha256": _digest(clf + reg), "classifier": clf, "regressor": reg}
         target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            os.chmod(tmp, 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(target, lambda fh: json.dump(doc, codecs.getwriter("utf-8")(fh)))
         return target
 
     @classmethod

@@ -15,12 +15,12 @@ mid-save never leaves a half-written model where a good one was.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
 import pickletools
 import platform
-import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from featrisk._atomic import atomic_write
 from featrisk.errors import ModelFileError, SchemaError
 from featrisk.model import RiskModel
 from featrisk.schema import SCHEMA_VERSION
@@ -93,17 +94,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
            "booster_sha256": _digest(booster), "booster": booster}
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a saved model is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, lambda fh: json.dump(doc, codecs.getwriter("utf-8")(fh)))
     return target
 
 

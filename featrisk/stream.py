@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable
 from importlib import metadata
@@ -36,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from featrisk._atomic import atomic_write
 from featrisk.extract import PathLike, as_path_list, extract
 from featrisk.io import MAX_PIXELS
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION
@@ -70,21 +70,6 @@ def _file_key(path: str) -> tuple[int, int]:
     return int(st.st_size), int(st.st_mtime_ns)
 
 
-def _atomic_write(target: Path, write: Any) -> None:
-    """Call ``write(binary file)`` on a temporary file beside ``target``, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; the output is an ordinary file
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _meta(max_pixels: int) -> dict[str, Any]:
     try:
         version = metadata.version("featrisk")
@@ -108,7 +93,7 @@ def _open_partial(folder: Path, meta: dict[str, Any], resume: bool) -> list[Path
                 folder.unlink()
     if not folder.exists():
         folder.mkdir(parents=True)
-        _atomic_write(folder / _META, lambda fh: fh.write(json.dumps(meta).encode("utf-8")))
+        atomic_write(folder / _META, lambda fh: fh.write(json.dumps(meta).encode("utf-8")))
     for stray in folder.glob(".*.tmp"):  # a write that a kill interrupted
         stray.unlink(missing_ok=True)
     return sorted(folder.glob("part-*.parquet"))
@@ -137,7 +122,7 @@ def _finished_rows(parts: list[Path]) -> tuple[dict[tuple[str, int, int], tuple[
 def _write_part(folder: Path, number: int, frame: Any, sizes: np.ndarray, mtimes: np.ndarray) -> None:
     frame = frame.assign(file_size=sizes, file_mtime_ns=mtimes)
     table = pa.Table.from_pandas(frame, schema=_SCHEMA, preserve_index=False)
-    _atomic_write(folder / f"part-{number:06d}.parquet", lambda fh: pq.write_table(table, fh))
+    atomic_write(folder / f"part-{number:06d}.parquet", lambda fh: pq.write_table(table, fh))
 
 
 class _PartReader:
@@ -184,7 +169,7 @@ def _assemble(out: Path, folder: Path, part_of: np.ndarray, row_of: np.ndarray,
             fh.write((",".join(_SCHEMA.names) + "\n").encode("utf-8"))
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, write)
+    atomic_write(out, write)
     return unreadable
 
 

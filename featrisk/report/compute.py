@@ -44,9 +44,9 @@ def scored(model: RiskModel, X: Any, extra: pd.DataFrame | None,
     """
     model._check_fitted()
     table = X if isinstance(X, pd.DataFrame) else extract(as_path_list(X), n_jobs=n_jobs)
-    values = model.inputs(table, extra=extra)
-    pred = risk_table(model, table, extra=extra)
-    contrib = model.explain(table, extra=extra)
+    values = model.inputs(table, extra=extra)  # one design matrix (and estimator pass) for all
+    pred = risk_table(model, values)
+    contrib = model.explain(values)
     return pred, contrib, values
 
 

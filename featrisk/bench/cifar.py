@@ -36,6 +36,7 @@ import pandas as pd
 from featrisk import degrade
 from featrisk.bench.classifiers import softmax_scores
 from featrisk.errors import DecodeError, FeatriskError
+from featrisk.io import read_image
 
 __all__ = [
     "CLASSES",
@@ -155,14 +156,6 @@ def _unsafe_members(members: list[tarfile.TarInfo], dest: Path) -> list[str]:
     return bad
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    """Decode one image file to RGB uint8 with OpenCV (as ``featrisk.io`` does for JPEG)."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise DecodeError(f"{path}: OpenCV could not decode the file; re-unpack the archive.")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
 def load_split(
     root: str | os.PathLike[str], split: str, *, cache_dir: str | os.PathLike[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -206,7 +199,7 @@ def load_split(
     images = np.empty((len(paths), IMAGE_SIDE, IMAGE_SIDE, 3), dtype=np.uint8)
     bad = []
     for i, (_, path) in enumerate(paths):
-        rgb = _read_rgb(path)
+        rgb = read_image(path).rgb
         if rgb.shape != images.shape[1:]:
             bad.append(f"{path} {rgb.shape}")
             continue
@@ -530,7 +523,7 @@ def build_cifar(
     folder = cache / "images"
     shutil.rmtree(folder, ignore_errors=True)
     paths = _write_images(test_x[chosen], plan, folder, progress)
-    read_back = np.stack([_read_rgb(Path(p)) for p in paths])
+    read_back = np.stack([read_image(Path(p)).rgb for p in paths])
     probs = predict_probs(model, read_back, batch_size=batch_size)
     table = pd.DataFrame({
         "path": paths, "source_id": plan["source_id"], "degradation": plan["degradation"],

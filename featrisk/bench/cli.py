@@ -261,7 +261,6 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--skip-heldout", action="store_true",
                    help="skip the leave-one-degradation-family-out generalisation check")
-    r.set_defaults(func=cmd_run, argv=None)
     r.set_defaults(func=lambda a: cmd_run(_with_argv(a)))
     from featrisk.bench.speed import add_speed_parser
 

@@ -39,7 +39,7 @@ import pandas as pd
 
 from featrisk import degrade
 from featrisk.bench.classifiers import EfficientNetLite0, center_crop_224, softmax_scores
-from featrisk.errors import DecodeError, FeatriskError
+from featrisk.errors import FeatriskError
 from featrisk.io import read_image
 
 __all__ = [
@@ -314,21 +314,13 @@ def _write_variants(
         todo = rows[[not (images_dir / n).exists() for n in rows["file_name"]]]
         if todo.empty:
             continue
-        crop = center_crop_224(_read_photo(data / files[sid]))
+        crop = center_crop_224(read_image(data / files[sid]).rgb)
         for r in todo.itertuples(index=False):
             img = crop if r.severity == 0 else degrade.apply(
                 crop, r.degradation, r.severity, seed=r.degrade_seed)  # fmt: skip
             _write_jpeg(images_dir / r.file_name, img)
             written += 1
     return written
-
-
-def _read_photo(path: Path) -> np.ndarray:
-    """Decode a source photo with OpenCV and return it as uint8 RGB."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise DecodeError(f"{path}: OpenCV cannot decode this photo; check or remove the file")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def _write_jpeg(path: Path, rgb: np.ndarray) -> None:

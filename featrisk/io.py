@@ -112,6 +112,8 @@ def _ijg_tables() -> np.ndarray:
 
 
 _IJG_TABLES = _ijg_tables()
+#: The same tables with each row sorted: what :func:`jpeg_quality_from_tables` compares with.
+_IJG_SORTED = np.sort(_IJG_TABLES, axis=1)
 
 #: Chroma resolution relative to luma for Pillow's sampling codes (-1: not YCbCr).
 _SUBSAMPLING_SHARE = {-1: 1.0, 0: 1.0, 1: 0.5, 2: 0.25}
@@ -186,8 +188,7 @@ def jpeg_quality_from_tables(tables: dict[int, list[int]] | None) -> float:
     if not tables or 0 not in tables or len(tables[0]) != 64:
         return 100.0
     luma = np.sort(np.asarray(tables[0], dtype=np.float64))
-    ref = np.sort(_IJG_TABLES, axis=1)
-    return float(np.argmin(np.abs(ref - luma).mean(axis=1)) + 1)
+    return float(np.argmin(np.abs(_IJG_SORTED - luma).sum(axis=1)) + 1)
 
 
 def _read_file(path: Path, max_bytes: int) -> bytes:

@@ -206,6 +206,32 @@ def cmd_train_default(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablation(args: argparse.Namespace) -> int:
+    """AUROC lost per millisecond saved, per family and per working size; JSON to --out."""
+    from featrisk.bench.ablation import family_ablation, size_study
+    from featrisk.bench.speed import list_images
+
+    timing = list_images(args.timing_folder, args.timing_images) if args.timing_folder else None
+    result: dict[str, Any] = {"timing_folder": args.timing_folder, "datasets": {}}
+    for name in args.datasets:
+        cache = Path(args.cache_root) / name
+        outcomes = pd.read_csv(cache / "outcomes.csv")
+        features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs)
+        print(f"{name}: family ablation")
+        entry = family_ablation(features, outcomes, folds=args.folds, seed=args.seed,
+                                timing_images=args.timing_images, timing_paths=timing)
+        if args.sizes and name == "imagenet":
+            print(f"{name}: working sizes {args.sizes}")
+            entry["sizes"] = size_study(outcomes, args.sizes, folds=args.folds, seed=args.seed,
+                                        timing_images=args.timing_images, timing_paths=timing)
+        result["datasets"][name] = entry
+    result["command"] = " ".join(["featrisk bench ablation", *map(shlex.quote, sys.argv[3:])])
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(f"featrisk bench ablation -> {args.out}")
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     """Re-render BENCHMARKS.md from the JSON results a previous ``bench run`` wrote."""
     from featrisk.bench.report_md import render
@@ -247,6 +273,20 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--out", default="featrisk/models/default.json")
     d.add_argument("--n-jobs", type=int, default=2)
     d.set_defaults(func=cmd_train_default)
+    a = bsub.add_parser("ablation", help="AUROC lost per millisecond saved, per feature "
+                                         "family and per working-image size")
+    a.add_argument("--cache-root", required=True, help="folder holding <dataset>/outcomes.csv")
+    a.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])
+    a.add_argument("--sizes", nargs="*", type=int, default=[224, 160, 128, 96],
+                   help="working short sides to compare on imagenet (none: skip)")
+    a.add_argument("--timing-folder", help="time families on these images (default: the "
+                                           "outcome set's first --timing-images images)")
+    a.add_argument("--timing-images", type=int, default=300)
+    a.add_argument("--folds", type=int, default=5)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--n-jobs", type=int, default=2)
+    a.add_argument("--out", default="benchmarks/ablation.json")
+    a.set_defaults(func=cmd_ablation)
     g = bsub.add_parser("render", help="re-render BENCHMARKS.md from benchmarks/*.json")
     g.add_argument("--out", default="BENCHMARKS.md")
     g.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])

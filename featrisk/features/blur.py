@@ -73,17 +73,24 @@ def _hann2d(n: int) -> np.ndarray:
 _WINDOW = _hann2d(SPECTRUM_SIZE)
 _FREQ = np.hypot(*np.meshgrid(np.fft.fftfreq(SPECTRUM_SIZE), np.fft.rfftfreq(SPECTRUM_SIZE),
                               indexing="ij"))
+_HIGH = _FREQ > HIGH_FREQ
 
 
 def hf_share(grey: np.ndarray) -> float:
-    """Share of spectral energy above ``HIGH_FREQ`` cycles/px, in [0, 1]; 0 for flat images."""
+    """Share of spectral energy above ``HIGH_FREQ`` cycles/px, in [0, 1]; 0 for flat images.
+
+    The energies are those of the real-input half spectrum (``numpy.fft.rfft2`` layout),
+    computed with OpenCV's float32 DFT.
+    """
     interp = cv2.INTER_AREA if min(grey.shape) >= SPECTRUM_SIZE else cv2.INTER_LINEAR
     small = cv2.resize(grey, (SPECTRUM_SIZE, SPECTRUM_SIZE), interpolation=interp)
-    small = (small.astype(np.float32) - small.mean()) * _WINDOW
-    power = np.abs(np.fft.rfft2(small)) ** 2
+    small = (small.astype(np.float32) - np.float32(cv2.mean(small)[0])) * _WINDOW
+    spec = cv2.dft(small, flags=cv2.DFT_COMPLEX_OUTPUT)[:, : SPECTRUM_SIZE // 2 + 1]
+    re, im = spec[..., 0], spec[..., 1]
+    power = re * re + im * im
     power[0, 0] = 0.0
-    total = float(power.sum())
-    return float(power[_FREQ > HIGH_FREQ].sum() / total) if total > 1e-9 else 0.0
+    total = float(power.sum(dtype=np.float64))
+    return float(power[_HIGH].sum(dtype=np.float64) / total) if total > 1e-9 else 0.0
 
 
 def _var(x: np.ndarray) -> float:
@@ -133,7 +140,7 @@ def repeat_share(grey: np.ndarray) -> float:
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Blur measures of one image."""
     lap = ctx.laplacian
-    lap_var = float(lap.var())
+    lap_var = _var(lap)
     native_var = (
         lap_var if ctx.native_grey is ctx.grey
         else _var(cv2.Laplacian(ctx.native_grey, cv2.CV_32F, ksize=1))
@@ -141,7 +148,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     gx, gy, mag = ctx.gradients
     tiles = np.log10(1.0 + grid_means(lap * lap, TILE_GRID)).ravel()
     half = cv2.pyrDown(ctx.grey_f) if min(ctx.grey.shape) >= 4 else ctx.grey_f
-    half_var = float(cv2.Laplacian(half, cv2.CV_32F, ksize=1).var())
+    half_var = _var(cv2.Laplacian(half, cv2.CV_32F, ksize=1))
     return {
         "blur_laplacian_var": lap_var,
         "blur_laplacian_var_native": native_var,

@@ -44,7 +44,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     edges = ctx.canny
     return {
         "edges_canny_density": float(np.count_nonzero(edges) / edges.size),
-        "edges_grad_mean": float(mag.mean()),
+        "edges_grad_mean": cv2.mean(mag)[0],
         "edges_grad_p90": quantile(mag, 0.9),
         "edges_orientation_entropy": orientation_entropy(gx, gy, mag),
     }

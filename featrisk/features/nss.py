@@ -59,6 +59,11 @@ def _moments(x: np.ndarray) -> tuple[float, float, float]:
     return var, fourth / var**2, third / var**1.5
 
 
+def _pair(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean of the elementwise product of two equal-shape float32 arrays (double sum)."""
+    return cv2.mean(cv2.multiply(a, b))[0]
+
+
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Natural-scene statistics of one image."""
     m = mscn(ctx.grey_f)
@@ -71,13 +76,12 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "nss_mscn_var": var,
         "nss_mscn_kurtosis": kurt,
         "nss_mscn_skew": skew,
-        "nss_pair_h": float((m[:, :-1] * m[:, 1:]).mean()) if m.shape[1] > 1 else 0.0,
-        "nss_pair_v": float((m[:-1, :] * m[1:, :]).mean()) if m.shape[0] > 1 else 0.0,
-        "nss_pair_d": float(0.5 * ((m[:-1, :-1] * m[1:, 1:]).mean()
-                                   + (m[:-1, 1:] * m[1:, :-1]).mean()))
+        "nss_pair_h": _pair(m[:, :-1], m[:, 1:]) if m.shape[1] > 1 else 0.0,
+        "nss_pair_v": _pair(m[:-1, :], m[1:, :]) if m.shape[0] > 1 else 0.0,
+        "nss_pair_d": 0.5 * (_pair(m[:-1, :-1], m[1:, 1:]) + _pair(m[:-1, 1:], m[1:, :-1]))
         if min(m.shape) > 1 else 0.0,
         "nss_mscn_var_half": _moments(mh)[0],
-        "nss_pair_h_half": float((mh[:, :-1] * mh[:, 1:]).mean()) if mh.shape[1] > 1 else 0.0,
+        "nss_pair_h_half": _pair(mh[:, :-1], mh[:, 1:]) if mh.shape[1] > 1 else 0.0,
         "nss_mscn_var_quarter": _moments(mq)[0],
-        "nss_pair_h_quarter": float((mq[:, :-1] * mq[:, 1:]).mean()) if mq.shape[1] > 1 else 0.0,
+        "nss_pair_h_quarter": _pair(mq[:, :-1], mq[:, 1:]) if mq.shape[1] > 1 else 0.0,
     }

@@ -121,3 +121,58 @@ def test_heldout_family_never_in_training(demo_bench) -> None:
         assert 0.0 <= r["featrisk"] <= 1.0 and r["n"] > 20
     # noise is obvious to image statistics even when no noisy image was in training
     assert rows[0]["featrisk"] > 0.6
+
+
+def test_family_costs_cover_every_family_and_view(demo_set) -> None:
+    from featrisk import features as F
+    from featrisk.bench.ablation import VIEWS, family_costs_ms
+
+    folder, features, _ = demo_set
+    costs = family_costs_ms(features["path"].tolist()[:12], repeats=1)
+    names = [f.__name__.rsplit(".", 1)[-1] for f in F.FAMILIES]
+    assert set(costs) == {"all", *names, *(f"view_{v}" for v in VIEWS)}
+    assert all(v >= 0 for v in costs.values())
+    assert costs["all"] == pytest.approx(sum(v for k, v in costs.items() if k != "all"))
+    # 224 px photos: the families' own work is a real share of the time, not zero
+    assert costs["blur"] > 0.01 and costs["all"] > 0.5
+
+
+def test_family_ablation_drops_exactly_one_family(demo_bench, monkeypatch) -> None:
+    from featrisk.bench import ablation
+
+    features, outcomes = demo_bench
+    seen: list[list[str]] = []
+    original = ablation._direct_auroc
+
+    def spy(feat, error, fold, groups, columns):
+        seen.append(list(columns))
+        return original(feat, error, fold, groups, columns)
+
+    monkeypatch.setattr(ablation, "_direct_auroc", spy)
+    res = ablation.family_ablation(features, outcomes.assign(path=features["path"]), folds=3,
+                                   timing_images=5, log=lambda s: None)
+    from featrisk.schema import FEATURE_COLUMNS
+
+    assert seen[0] == list(FEATURE_COLUMNS)
+    rows = {r["family"]: r for r in res["families"]}
+    assert len(seen) == 1 + len(rows)
+    for cols, (name, row) in zip(seen[1:], rows.items(), strict=True):
+        missing = set(FEATURE_COLUMNS) - set(cols)
+        assert {c.split("_")[0] for c in missing} == {name} and len(missing) == row["columns"]
+        assert row["auroc_lost"] == pytest.approx(res["auroc_all"] - row["auroc_without"], abs=2e-4)
+    assert 0.5 < res["auroc_all"] <= 1.0
+
+
+def test_working_size_is_restored_and_changes_the_working_image(photo_paths) -> None:
+    from featrisk.bench.ablation import working_size
+    from featrisk.extract import extract
+    from featrisk.features import _base
+
+    before = extract(photo_paths[:1])
+    with working_size(96):
+        small = extract(photo_paths[:1])
+        assert _base.work_size(512, 512) == (96, 96)
+    assert _base.WORK_SHORT_SIDE == 224 and _base.work_size(512, 512) == (224, 224)
+    # the native measure does not depend on the working size; the working one does
+    assert small["blur_laplacian_var_native"][0] == before["blur_laplacian_var_native"][0]
+    assert small["blur_laplacian_var"][0] != before["blur_laplacian_var"][0]

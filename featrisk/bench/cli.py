@@ -150,13 +150,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     ]
     meta["commands"] = build_cmds + meta["commands"]
     bench_dir = Path(args.out).parent / "benchmarks"
-    speed = bench_dir / "speed.json"
-    if speed.exists():
-        meta["speed"] = json.loads(speed.read_text())
     (bench_dir / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
-    Path(args.out).write_text(render(results, meta))
+    Path(args.out).write_text(render(results, _with_side_results(meta, bench_dir)))
     print(f"featrisk bench run: wrote {args.out}")
     return 0
+
+
+def _with_side_results(meta: dict[str, Any], bench_dir: Path) -> dict[str, Any]:
+    """meta plus the JSON of ``bench speed`` and ``bench ablation`` when they were run."""
+    out = dict(meta)
+    for key in ("speed", "ablation"):
+        path = bench_dir / f"{key}.json"
+        if path.exists():
+            out[key] = json.loads(path.read_text())
+    return out
 
 
 def cmd_train_degradation(args: argparse.Namespace) -> int:
@@ -238,9 +245,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     bench_dir = Path(args.out).parent / "benchmarks"
     meta = json.loads((bench_dir / "meta.json").read_text())
-    speed = bench_dir / "speed.json"
-    if speed.exists():
-        meta["speed"] = json.loads(speed.read_text())
+    meta = _with_side_results(meta, bench_dir)
     results = {name: json.loads((bench_dir / f"{name}.json").read_text())
                for name in args.datasets if (bench_dir / f"{name}.json").exists()}
     Path(args.out).write_text(render(results, meta))

@@ -191,7 +191,44 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
             out.append("")
     if meta.get("speed"):
         out += speed_section(meta["speed"])
+    if meta.get("ablation"):
+        out += ablation_section(meta["ablation"])
     return "\n".join(out) + "\n"
+
+
+def ablation_section(ablation: dict[str, Any]) -> list[str]:
+    """AUROC lost per millisecond saved, from ``featrisk bench ablation`` (its own JSON)."""
+    out = ["## What each feature family and the working size buy", "",
+           f"Command: `{ablation.get('command', 'featrisk bench ablation')}`. Direct risk model "
+           "(features only, no degradation estimator), same grouped folds as above. Times are "
+           "one thread, per image, fastest of 3 passes, on "
+           f"{ablation.get('timing_folder') or 'the outcome set images'}; a family's time is "
+           "its own work once the shared views exist (dropping it saves at least that).", ""]
+    for name, res in ablation.get("datasets", {}).items():
+        out += [f"### {name}: families", "",
+                f"All families: AUROC {res['auroc_all']:.4f}, {res['ms_all']:.2f} ms/image of "
+                "feature work (decode not included).", "",
+                "| family | columns | own ms/image | AUROC without it | AUROC lost | lost per ms |",
+                "|---|---|---|---|---|---|"]
+        for r in sorted(res["families"], key=lambda r: -r["auroc_lost"]):
+            per = "" if r["auroc_lost_per_ms"] is None else f"{r['auroc_lost_per_ms']:+.4f}"
+            out.append(f"| {r['family']} | {r['columns']} | {r['own_ms']:.3f} | "
+                       f"{r['auroc_without']:.4f} | {r['auroc_lost']:+.4f} | {per} |")
+        views = res.get("views_ms", {})
+        if views:
+            out += ["", "Shared views, ms/image: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in sorted(views.items(), key=lambda kv: -kv[1])) + "."]
+        out.append("")
+        if res.get("sizes"):
+            out += [f"### {name}: working-image size", "",
+                    "Whole extraction rerun with the working image's short side set to each size "
+                    "(long side twice it); only the shipped size is used by featrisk.", "",
+                    "| short side px | feature ms/image | AUROC (direct) | shipped |",
+                    "|---|---|---|---|"]
+            out += [f"| {r['short_side']} | {r['features_ms']:.2f} | {r['auroc_direct']:.4f} | "
+                    f"{'yes' if r['shipped'] else ''} |" for r in res["sizes"]]
+            out.append("")
+    return out
 
 
 def speed_section(speed: dict[str, Any]) -> list[str]:

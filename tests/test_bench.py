@@ -176,3 +176,23 @@ def test_working_size_is_restored_and_changes_the_working_image(photo_paths) -> 
     # the native measure does not depend on the working size; the working one does
     assert small["blur_laplacian_var_native"][0] == before["blur_laplacian_var_native"][0]
     assert small["blur_laplacian_var"][0] != before["blur_laplacian_var"][0]
+
+
+def test_skimage_estimator_set_is_disjoint_from_demo_and_labelled(tmp_path) -> None:
+    from featrisk import degrade
+    from featrisk.bench.skimage_set import ESTIMATOR_PHOTOS, build_skimage_set
+    from featrisk.demo_images import PHOTOS
+
+    # the demo's held-out figures stay held out: the estimator never sees its photos
+    assert not set(ESTIMATOR_PHOTOS) & set(PHOTOS)
+    table = build_skimage_set(tmp_path, photos=("moon",))
+    assert len(table) == 5 * (1 + 2 * len(degrade.FAMILIES))
+    assert set(table["degradation"]) == {"none", *degrade.FAMILIES}
+    assert (table.loc[table["degradation"] == "none", "severity"] == 0).all()
+    assert table.loc[table["degradation"] != "none", "severity"].between(1, 5).all()
+    # deterministic: the same seed writes the same table
+    assert build_skimage_set(tmp_path, photos=("moon",)).equals(table)
+    from featrisk.io import read_image
+
+    first = read_image(table["path"][0])
+    assert first.rgb.shape == (224, 224, 3)

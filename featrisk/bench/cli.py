@@ -178,11 +178,22 @@ def cmd_train_degradation(args: argparse.Namespace) -> int:
         frames.append(features[ok])
         outs.append(outcomes.loc[ok, ["degradation", "severity"]])
         print(f"{name}: {int(ok.sum())} images")
+    if not args.no_skimage:
+        from featrisk.bench.skimage_set import build_skimage_set
+
+        cache = Path(args.cache_root) / "skimage"
+        table = build_skimage_set(cache / "images")
+        features, _ = features_cached(table, cache, n_jobs=args.n_jobs)
+        ok = features["error"].isna().to_numpy()
+        frames.append(features[ok])
+        outs.append(table.loc[ok, ["degradation", "severity"]])
+        print(f"skimage: {int(ok.sum())} images")
     features = pd.concat(frames, ignore_index=True)
     features.attrs["featrisk_schema"] = SCHEMA_VERSION
     labels = pd.concat(outs, ignore_index=True)
     est = DegradationEstimator().fit(features, labels["degradation"], labels["severity"])
-    est.training_summary_["datasets"] = list(args.datasets)
+    est.training_summary_["datasets"] = list(args.datasets) + ([] if args.no_skimage else
+                                                               ["skimage"])
     est.save(args.out)
     size = Path(args.out).stat().st_size / 1e6
     print(f"featrisk bench train-degradation: {len(labels)} images -> {args.out} ({size:.1f} MB)")
@@ -269,6 +280,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--cache-root", required=True)
     t.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])
     t.add_argument("--out", default="featrisk/models/degradation.json")
+    t.add_argument("--no-skimage", action="store_true",
+                   help="leave out the degraded scikit-image photos (featrisk.bench.skimage_set)")
     t.add_argument("--n-jobs", type=int, default=2)
     t.set_defaults(func=cmd_train_degradation)
     d = bsub.add_parser("train-default",

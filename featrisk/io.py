@@ -63,6 +63,7 @@ path, says what is wrong and, where there is one, the fix.
 
 from __future__ import annotations
 
+import functools
 import io as _io
 import os
 import stat
@@ -187,14 +188,20 @@ def jpeg_quality_from_tables(tables: dict[int, list[int]] | None) -> float:
     """
     if not tables or 0 not in tables or len(tables[0]) != 64:
         return 100.0
-    luma = np.sort(np.asarray(tables[0], dtype=np.float64))
+    return _quality_of_table(tuple(tables[0]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _quality_of_table(table: tuple[int, ...]) -> float:
+    """IJG quality of one 64-value luminance table (cached: encoders reuse their tables)."""
+    luma = np.sort(np.asarray(table, dtype=np.float64))
     return float(np.argmin(np.abs(_IJG_SORTED - luma).sum(axis=1)) + 1)
 
 
 def _read_file(path: Path, max_bytes: int) -> bytes:
     """Read a whole regular file of at most ``max_bytes``, refusing anything else by reason."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except FileNotFoundError:
         link = " (broken symbolic link)" if path.is_symlink() else ""
         raise DecodeError(f"{path}: file not found{link}") from None
@@ -288,6 +295,9 @@ def _header_facts(im: Image.Image, fmt: str) -> tuple[int, bool, float, float, i
     if fmt in ("JPEG", "MPO"):
         quality = jpeg_quality_from_tables(getattr(im, "quantization", None))
         chroma = _SUBSAMPLING_SHARE.get(JpegImagePlugin.get_sampling(im), 1.0)
+    if fmt in ("JPEG", "MPO") and "exif" not in im.info:
+        # a JPEG's EXIF block (APP1) precedes its scans, so the header parse has seen it
+        return bit_depth, has_alpha, quality, chroma, 1
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

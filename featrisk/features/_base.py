@@ -180,7 +180,7 @@ def grid_means(values: np.ndarray, cells: int) -> np.ndarray:
 def percentiles_from_hist(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
     """Percentiles (0-255 grey levels) of a 256-bin share histogram, lowest bin reaching q."""
     cdf = np.cumsum(hist)
-    return np.array([float(np.searchsorted(cdf, q / 100.0 - 1e-12)) for q in qs])
+    return np.searchsorted(cdf, np.asarray(qs, dtype=np.float64) / 100.0 - 1e-12).astype(np.float64)
 
 
 #: Arrays at least this long are searched through a sampled bracket in :func:`quantile`.

@@ -55,6 +55,8 @@ COLUMNS = (
 _HUE_GROUP = np.arange(180) * HUE_BINS // 180
 _SAT_GROUP = np.minimum(np.arange(256) * SAT_BINS // 255, SAT_BINS - 1)
 _LEVELS = np.arange(256, dtype=np.float64)
+_HUE_KEYS = tuple(f"color_hue_{i}_{name}" for i, name in enumerate(_HUE_NAMES))
+_SAT_KEYS = tuple(f"color_sat_{i}" for i in range(SAT_BINS))
 
 
 def colorfulness(rgb: np.ndarray) -> float:
@@ -91,8 +93,8 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "color_saturation_mean": sat_mean / 255.0,
         "color_saturation_std": sat_std / 255.0,
     }
-    out.update({f"color_hue_{i}_{name}": float(hue_bins[i]) for i, name in enumerate(_HUE_NAMES)})
-    out.update({f"color_sat_{i}": float(sat_bins[i]) for i in range(SAT_BINS)})
+    out.update(zip(_HUE_KEYS, hue_bins.tolist(), strict=True))
+    out.update(zip(_SAT_KEYS, sat_bins.tolist(), strict=True))
     out.update({
         "color_colorfulness": colorfulness(ctx.rgb),
         "color_cast_a": float(mean_ab[0]),

@@ -52,7 +52,7 @@ def corner_ratio(grey: np.ndarray) -> float:
     bh, bw = max(1, h // 5), max(1, w // 5)
     corners = [grey[:bh, :bw], grey[:bh, w - bw :], grey[h - bh :, :bw], grey[h - bh :, w - bw :]]
     center = grey[(h - bh) // 2 : (h - bh) // 2 + bh, (w - bw) // 2 : (w - bw) // 2 + bw]
-    corner_mean = float(np.mean([cv2.mean(c)[0] for c in corners]))
+    corner_mean = sum(cv2.mean(c)[0] for c in corners) / 4.0
     return (corner_mean + 1.0) / (cv2.mean(center)[0] + 1.0)
 
 

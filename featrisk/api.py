@@ -62,8 +62,8 @@ def default_model_path() -> str:
 
 def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
             extra: pd.DataFrame | None = None, flag_rate: float | None = None,
-            target_accuracy: float | None = None, top_reasons: int = 3, n_jobs: int = 1,
-            progress: bool = False) -> pd.DataFrame:
+            target_accuracy: float | None = None, atypicality_threshold: float | None = None,
+            top_reasons: int = 3, n_jobs: int = 1, progress: bool = False) -> pd.DataFrame:
     """Risk that the classifier gets each image wrong, with a flag and the reasons.
 
     Parameters
@@ -81,15 +81,20 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     target_accuracy : float in (0, 1], optional
         Flag as few images as possible so that the classifier's accuracy on the rest
         reaches this, as measured on the model's validation data.
+    atypicality_threshold : float in (0, 1), optional
+        Also flag images whose ``atypicality`` reaches this percentile (e.g. 0.99): a guard
+        against damage the risk model never saw in its training data.
     top_reasons : int, default 3
         Risk-raising features named in ``reasons``.
 
     Returns
     -------
     DataFrame
-        ``path``, ``risk`` (0-1, NaN if unreadable), ``flagged`` (bool; True for unreadable
-        images), ``reasons`` (e.g. ``"blur_tile_max very low (+0.82); ..."``; contributions
-        are TreeSHAP log-odds), ``error`` (None or why the image could not be read).
+        ``path``, ``risk`` (0-1, NaN if unreadable), ``atypicality`` (percentile 0-1 among
+        the training images the classifier got right, see :meth:`RiskModel.atypicality`;
+        NaN if unreadable), ``flagged`` (bool; True for unreadable images), ``reasons``
+        (e.g. ``"blur_tile_max very low (+0.82); ..."``; contributions are TreeSHAP
+        log-odds), ``error`` (None or why the image could not be read).
     """
     if flag_rate is not None and target_accuracy is not None:
         raise ValueError("pass flag_rate or target_accuracy, not both")
@@ -102,4 +107,12 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
         threshold = model.threshold_for(flag_rate=flag_rate, target_accuracy=target_accuracy)
     if not isinstance(X, pd.DataFrame):
         X = extract(as_path_list(X), n_jobs=n_jobs, progress=progress)
-    return risk_table(model, X, extra=extra, threshold=threshold, top_reasons=top_reasons)
+    table = risk_table(model, X, extra=extra, threshold=threshold, top_reasons=top_reasons)
+    if atypicality_threshold is not None:
+        if not 0.0 < atypicality_threshold < 1.0:
+            raise ValueError(f"atypicality_threshold must be in (0, 1), got {atypicality_threshold}")
+        if getattr(model, "atypicality_", None) is None:
+            raise ValueError("this model stores no atypicality reference (saved by an older "
+                             "featrisk, or fitted on too few correct images); re-fit it")
+        table["flagged"] = table["flagged"] | (table["atypicality"] >= atypicality_threshold)
+    return table

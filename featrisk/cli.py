@@ -166,7 +166,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             return EXIT_EMPTY
         X = features_for(args, paths)
     result = featrisk.predict(X, args.model, flag_rate=args.flag_rate,
-                              target_accuracy=args.target_accuracy)
+                              target_accuracy=args.target_accuracy,
+                              atypicality_threshold=args.atypicality_threshold)
     write_table(result, args.out, overwrite=True)
     flagged = int(result["flagged"].sum())
     bad = int(result["error"].notna().sum())
@@ -231,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flag-rate", type=float, help="flag this share of images (0-1)")
     p.add_argument("--target-accuracy", type=float,
                    help="flag so the classifier reaches this accuracy on the rest (0-1)")
+    p.add_argument("--atypicality-threshold", type=float,
+                   help="also flag images more unusual than this share of the model's correctly "
+                        "classified training images (0-1, e.g. 0.99)")
     p.add_argument("--out", "-o", required=True, help="output table (.csv or .parquet)")
     common(p)
     p.set_defaults(func=cmd_predict)

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from featrisk import metrics
+from featrisk.atypicality import MIN_IMAGES as ATYP_MIN_IMAGES
+from featrisk.atypicality import Atypicality
 from featrisk.errors import NotFittedError, SchemaError
 from featrisk.extract import as_path_list, extract
 from featrisk.schema import FEATURE_COLUMNS, check_feature_table
@@ -314,6 +316,7 @@ class RiskModel:
             f: [float(v) for v in np.quantile(x[:, i], QUANTILES)]
             for i, f in enumerate(feature_names)
         }
+        self.atypicality_ = _fit_atypicality(x[y == 0, : len(base)], list(base))
         contrib = self.booster_.predict(x, pred_contrib=True)[:, :-1]
         self.mean_abs_contrib_ = dict(zip(feature_names, np.abs(contrib).mean(axis=0).tolist(),
                                           strict=True))
@@ -426,6 +429,21 @@ class RiskModel:
         risk = self.predict_risk(X, extra=extra)
         return np.column_stack([1.0 - risk, risk])
 
+    def atypicality(self, X: Any) -> np.ndarray:
+        """How unusual each image's statistics are next to the training images the classifier got right.
+
+        A percentile in [0, 1] (see :mod:`featrisk.atypicality`): 0.5 is typical, 0.99 more
+        unusual than 99% of those images. Needs no classifier output; high values point at
+        damage the risk model may never have seen. NaN for unreadable images, and for
+        models saved before featrisk stored the reference.
+        """
+        self._check_fitted()
+        table = design_matrix(X, None, required=self._base_columns())
+        return atypicality_of(self, table)
+
+    def _base_columns(self) -> list[str]:
+        return [f for f in self.feature_names_ if f in FEATURE_COLUMNS]
+
     def threshold_for(self, *, flag_rate: float | None = None,
                       target_accuracy: float | None = None) -> float:
         """Risk threshold (flag when risk >= it) for a flag budget or a target accuracy.
@@ -520,11 +538,29 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
     return pd.DataFrame({
         "path": table["path"].to_numpy(),
         "risk": risk,
+        "atypicality": atypicality_of(model, table),
         "flagged": flagged.astype(bool),
         "reasons": model.reasons(contributions, table, top=top_reasons),
         "error": pd.Series([e if isinstance(e, str) else None for e in table["error"]],
                            dtype=object),
     })
+
+
+def _fit_atypicality(x: np.ndarray, columns: list[str]) -> Atypicality | None:
+    """Atypicality reference on the correctly classified training images (None if too few)."""
+    ok = np.isfinite(x).all(axis=1)
+    if ok.sum() < ATYP_MIN_IMAGES:
+        return None
+    return Atypicality().fit(x[ok], columns)
+
+
+def atypicality_of(model: RiskModel, table: pd.DataFrame) -> np.ndarray:
+    """Atypicality percentile per row of a design table (NaN where unavailable)."""
+    ref = getattr(model, "atypicality_", None)
+    if ref is None:
+        return np.full(len(table), np.nan)
+    x = table[ref.columns_].to_numpy(np.float64)
+    return ref.percentile(x)
 
 
 def contributions_frame(model: RiskModel, table: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:

@@ -30,6 +30,7 @@ import lightgbm as lgb
 import numpy as np
 
 from featrisk._atomic import atomic_write
+from featrisk.atypicality import Atypicality
 from featrisk.errors import ModelFileError, SchemaError
 from featrisk.model import RiskModel
 from featrisk.schema import SCHEMA_VERSION
@@ -83,6 +84,8 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
         "training_summary": model.training_summary_,
         "feature_quantiles": model.feature_quantiles_,
         "mean_abs_contribution": model.mean_abs_contrib_,
+        "atypicality": (None if getattr(model, "atypicality_", None) is None
+                        else model.atypicality_.to_dict()),
         "degradation_sha256": _estimator_digest(model),
         "oof": {"risk": model.oof_risk_.tolist(), "error": model.oof_error_.tolist()},
         "params": {k: getattr(model, k) for k in _PARAMS},
@@ -200,6 +203,10 @@ def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:
     model.training_summary_ = dict(m["training_summary"])
     model.feature_quantiles_ = {k: list(v) for k, v in m["feature_quantiles"].items()}
     model.mean_abs_contrib_ = dict(m["mean_abs_contribution"])
+    atyp = m.get("atypicality")  # absent from files saved before featrisk stored it
+    model.atypicality_ = None if atyp is None else Atypicality.from_dict(atyp)
+    if atyp is not None and not set(model.atypicality_.columns_) <= set(model.feature_names_):
+        raise ModelFileError("model file's atypicality reference names unknown features")
     model.oof_risk_ = np.asarray(m["oof"]["risk"], dtype=np.float64)
     model.oof_error_ = np.asarray(m["oof"]["error"], dtype=np.int8)
     if booster.feature_name() != model.feature_names_:

@@ -80,7 +80,7 @@ def test_predict_paths_equals_predict_table(demo, fitted) -> None:
     by_path = featrisk.predict(some, fitted)
     by_table = featrisk.predict(features.iloc[:25], fitted)
     pd.testing.assert_frame_equal(by_path, by_table)
-    assert list(by_path.columns) == ["path", "risk", "flagged", "reasons", "error"]
+    assert list(by_path.columns) == ["path", "risk", "atypicality", "flagged", "reasons", "error"]
     assert by_path["risk"].between(0, 1).all()
 
 

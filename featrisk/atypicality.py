@@ -1,0 +1,158 @@
+"""Atypicality: how far an image's statistics lie from those of the images the classifier got right.
+
+The risk model learns which kinds of damage hurt from the degradations its training data
+holds; the real world brings others. Atypicality needs no outcome and no degradation label:
+it is a robust Mahalanobis distance of an image's feature vector from a reference set (by
+default, in :meth:`featrisk.RiskModel.fit`, the validation images the classifier got right),
+reported as a percentile of the reference images' own distances, cross-fitted so that the
+reference does not judge itself. 0.5 is a typical image; 0.99 is more unusual than 99% of
+the reference images.
+
+Method
+------
+Each feature is centred on its reference median and scaled by its interquartile range / 1.349
+(the standard deviation of a normal variable; the standard deviation where the IQR is zero,
+and a floor of 1e-6 * (1 + |median|) where both are), and clipped to +-10, so one extreme
+feature cannot dominate and flags that never vary in the reference count as 10. The
+covariance of these scores is shrunk 20% towards its diagonal (plus 1e-3 on the diagonal),
+which keeps it invertible with fewer images than features. The raw score is
+``log1p(d2 / p)``, ``d2`` the squared Mahalanobis distance and ``p`` the number of features.
+
+Measured on the ImageNet outcome set (``featrisk bench run``, leave-one-degradation-family-out):
+atypicality ranks failures on degradation families the risk model never saw better than the
+risk model does, while on known families the risk model is better; BENCHMARKS.md gives both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Atypicality"]
+
+#: Clip of the robust per-feature scores.
+CLIP = 10.0
+#: Share of the covariance shrunk towards its diagonal.
+SHRINK = 0.2
+#: Ridge added to the covariance diagonal.
+RIDGE = 1e-3
+#: Points of the reference score distribution kept for percentiles.
+N_QUANTILES = 201
+#: Fewest reference images to fit on.
+MIN_IMAGES = 20
+
+
+def _robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and robust scale per column of a finite (n, p) array."""
+    median = np.median(x, axis=0)
+    q75, q25 = np.percentile(x, [75, 25], axis=0)
+    scale = (q75 - q25) / 1.349
+    std = x.std(axis=0)
+    scale = np.where(scale > 1e-12, scale, std)
+    return median, np.maximum(scale, 1e-6 * (1.0 + np.abs(median)))
+
+
+class Atypicality:
+    """Robust Mahalanobis distance from a reference set of feature vectors, as a percentile.
+
+    Parameters
+    ----------
+    folds : int, default 5
+        Folds of the cross-fitted reference distribution (each reference image is scored by
+        a fit on the other folds).
+    random_state : int, default 0
+        Seed of the fold assignment.
+    """
+
+    def __init__(self, *, folds: int = 5, random_state: int = 0) -> None:
+        self.folds = folds
+        self.random_state = random_state
+
+    @staticmethod
+    def _fit_params(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        median, scale = _robust_scale(x)
+        z = np.clip((x - median) / scale, -CLIP, CLIP)
+        cov = np.atleast_2d(np.cov(z, rowvar=False))
+        cov = (1 - SHRINK) * cov + SHRINK * np.diag(np.diag(cov)) + RIDGE * np.eye(len(cov))
+        return median, scale, np.linalg.inv(cov)
+
+    @staticmethod
+    def _raw(params: tuple[np.ndarray, np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+        median, scale, precision = params
+        z = np.clip((x - median) / scale, -CLIP, CLIP)
+        d2 = np.einsum("ij,jk,ik->i", z, precision, z)
+        return np.log1p(np.maximum(d2, 0.0) / z.shape[1])
+
+    def fit(self, x: np.ndarray, columns: list[str]) -> Atypicality:
+        """Fit on an (n, p) array of finite feature values of typical images.
+
+        Raises
+        ------
+        ValueError
+            With fewer than :data:`MIN_IMAGES` rows, non-finite values, or a column count
+            that differs from ``columns``.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != len(columns):
+            raise ValueError(f"x must be (n, {len(columns)}), got shape {x.shape}")
+        if len(x) < MIN_IMAGES:
+            raise ValueError(f"need at least {MIN_IMAGES} reference images, got {len(x)}")
+        if not np.isfinite(x).all():
+            raise ValueError("reference features must be finite (drop unreadable images)")
+        self.columns_ = list(columns)
+        self.median_, self.scale_, self.precision_ = self._fit_params(x)
+        fold = np.random.default_rng(self.random_state).permutation(len(x)) % self.folds
+        held = np.empty(len(x))
+        for k in range(self.folds):
+            held[fold == k] = self._raw(self._fit_params(x[fold != k]), x[fold == k])
+        self.reference_quantiles_ = np.quantile(held, np.linspace(0, 1, N_QUANTILES))
+        self.n_reference_ = int(len(x))
+        return self
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """Raw score ``log1p(d2 / p)`` per row (>= 0; NaN for rows with a non-finite value)."""
+        x = np.asarray(x, dtype=np.float64)
+        out = np.full(len(x), np.nan)
+        ok = np.isfinite(x).all(axis=1)
+        if ok.any():
+            out[ok] = self._raw((self.median_, self.scale_, self.precision_), x[ok])
+        return out
+
+    def percentile(self, x: np.ndarray) -> np.ndarray:
+        """Share of the reference images less atypical than each row, in [0, 1] (NaN if unreadable)."""
+        raw = self.score(x)
+        q = self.reference_quantiles_
+        grid = np.linspace(0, 1, len(q))
+        q = q + np.arange(len(q)) * 1e-12  # strictly increasing, even where quantiles tie
+        out = np.full(len(raw), np.nan)
+        ok = np.isfinite(raw)
+        out[ok] = np.interp(raw[ok], q, grid)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready parameters (plain lists of floats)."""
+        return {"columns": self.columns_, "median": self.median_.tolist(),
+                "scale": self.scale_.tolist(), "precision": self.precision_.tolist(),
+                "reference_quantiles": self.reference_quantiles_.tolist(),
+                "n_reference": self.n_reference_, "folds": self.folds}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Atypicality:
+        """Rebuild from :meth:`to_dict` output; raises ValueError on inconsistent shapes."""
+        obj = cls(folds=int(d.get("folds", 5)))
+        obj.columns_ = [str(c) for c in d["columns"]]
+        p = len(obj.columns_)
+        obj.median_ = np.asarray(d["median"], dtype=np.float64)
+        obj.scale_ = np.asarray(d["scale"], dtype=np.float64)
+        obj.precision_ = np.asarray(d["precision"], dtype=np.float64)
+        obj.reference_quantiles_ = np.asarray(d["reference_quantiles"], dtype=np.float64)
+        obj.n_reference_ = int(d["n_reference"])
+        shapes_ok = (obj.median_.shape == (p,) and obj.scale_.shape == (p,)
+                     and obj.precision_.shape == (p, p) and obj.reference_quantiles_.ndim == 1
+                     and len(obj.reference_quantiles_) >= 2)
+        finite = all(np.isfinite(a).all() for a in (obj.median_, obj.scale_, obj.precision_,
+                                                     obj.reference_quantiles_))
+        if not shapes_ok or not finite:
+            raise ValueError("atypicality parameters have inconsistent shapes or non-finite values")
+        return obj

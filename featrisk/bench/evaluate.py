@@ -93,6 +93,23 @@ def cleanvision_scores(features: pd.DataFrame) -> dict[str, np.ndarray]:
     return rules
 
 
+def risk_percentile(model: RiskModel, risk: np.ndarray) -> np.ndarray:
+    """Share of the model's out-of-fold training risks at or below each risk, in [0, 1]."""
+    ref = np.sort(model.oof_risk_)
+    return np.searchsorted(ref, risk, side="right") / len(ref)
+
+
+def with_atypicality(model: RiskModel, risk: np.ndarray,
+                     features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(atypicality, mean of risk percentile and atypicality) for a fitted model's images.
+
+    The mean of the two percentiles is a ranking score that trusts the risk model and the
+    classifier-free atypicality equally; both parts are computable for any new image.
+    """
+    atyp = model.atypicality(features)
+    return atyp, 0.5 * (risk_percentile(model, risk) + atyp)
+
+
 def _oracle(train: pd.DataFrame, test: pd.DataFrame, error_train: np.ndarray) -> np.ndarray:
     cells = train[["degradation", "severity"]].astype(str).agg("|".join, axis=1)
     stats = pd.DataFrame({"cell": cells.to_numpy(), "e": error_train}).groupby("cell")["e"]
@@ -118,7 +135,7 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
     params = {**(model_params or {}), "degradation": None}
     scores = {m: np.full(len(outcomes), np.nan) for m in (
         "featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
-        "properties", "oracle")}
+        "properties", "oracle", "atypicality", "featrisk_plus_atypicality")}
     timing: dict[str, float] = dict.fromkeys(scores, 0.0)
     deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
     for k in range(folds):
@@ -132,6 +149,8 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
         image = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups, extra=deg_train)
         scores["featrisk"][test] = image.predict_risk(fte, extra=deg_test)
         timing["featrisk"] += time.perf_counter() - t
+        scores["atypicality"][test], scores["featrisk_plus_atypicality"][test] = (
+            with_atypicality(image, scores["featrisk"][test], fte))
         t = time.perf_counter()
         direct = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups)
         scores["featrisk_direct"][test] = direct.predict_risk(fte)
@@ -213,7 +232,7 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
     groups = outcomes["source_id"].to_numpy()
     table = summarise(error, scores, groups, n_boot=n_boot, seed=seed)
     key = ["featrisk", "featrisk_direct", "featrisk_hybrid_stack", "featrisk_hybrid_lgbm", "max_softmax",
-           "properties", "cleanvision_any", "oracle"]
+           "properties", "cleanvision_any", "oracle", "atypicality", "featrisk_plus_atypicality"]
     outcomes = outcomes.assign(
         family=np.where(outcomes["degradation"] == "none", "none (clean)", outcomes["degradation"]))
     clean = (outcomes["degradation"] == "none").to_numpy()
@@ -286,9 +305,12 @@ def heldout_families(features: pd.DataFrame, outcomes: pd.DataFrame, *, test_sha
         model = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups,
                                         extra=deg_train.reset_index(drop=True))
         risk = model.predict_risk(fte, extra=deg_test.reset_index(drop=True))
+        atyp, blend = with_atypicality(model, risk, fte)
         e = error[test]
         row = {"family": fam, "n": int(test.sum()), "error_rate": float(e.mean()),
                "featrisk": metrics.auroc(e, risk),
+               "atypicality": metrics.auroc(e, atyp),
+               "featrisk_plus_atypicality": metrics.auroc(e, blend),
                "max_softmax": metrics.auroc(e, 1 - outcomes.loc[test, "max_prob"].to_numpy(float))}
         log(f"  held-out family {fam}: AUROC {row['featrisk']:.3f}")
         rows.append(row)

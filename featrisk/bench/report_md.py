@@ -186,9 +186,10 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
                 out += ["Atypicality needs no classifier output and no degradation label: it is "
                         "the distance of an image's statistics from those of the training images "
                         "the classifier got right (`featrisk.predict` returns it). The risk model "
-                        "learns which damage hurts from the damage it saw; atypicality also "
-                        "notices damage it never saw, at the price of some AUROC on known "
-                        "damage (table above).", "",
+                        "learns which damage hurts from the damage it saw; atypicality can "
+                        "notice damage nobody listed, and costs AUROC on known damage (methods "
+                        "table above). Whether it pays depends on the data: compare the "
+                        "columns.", "",
                         "| held-out family | n | error rate | featrisk | atypicality | featrisk + "
                         "atypicality | max-softmax |", "|---|---|---|---|---|---|---|"]
                 out += [f"| {r['family']} | {r['n']} | {r['error_rate']:.1%} | {r['featrisk']:.3f} "

@@ -316,7 +316,12 @@ class RiskModel:
             f: [float(v) for v in np.quantile(x[:, i], QUANTILES)]
             for i, f in enumerate(feature_names)
         }
-        self.atypicality_ = _fit_atypicality(x[y == 0, : len(base)], list(base))
+        typical = y == 0
+        if "degradation_p_none" in feature_names:  # right, and no known damage seen on it
+            typical &= x[:, feature_names.index("degradation_p_none")] >= 0.5
+            if typical.sum() < ATYP_MIN_IMAGES:
+                typical = y == 0
+        self.atypicality_ = _fit_atypicality(x[typical, : len(base)], list(base))
         contrib = self.booster_.predict(x, pred_contrib=True)[:, :-1]
         self.mean_abs_contrib_ = dict(zip(feature_names, np.abs(contrib).mean(axis=0).tolist(),
                                           strict=True))

@@ -91,7 +91,7 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     -------
     DataFrame
         ``path``, ``risk`` (0-1, NaN if unreadable), ``atypicality`` (percentile 0-1 among
-        the training images the classifier got right, see :meth:`RiskModel.atypicality`;
+        typical training images the classifier got right, see :meth:`RiskModel.atypicality`;
         NaN if unreadable), ``flagged`` (bool; True for unreadable images), ``reasons``
         (e.g. ``"blur_tile_max very low (+0.82); ..."``; contributions are TreeSHAP
         log-odds), ``error`` (None or why the image could not be read).

@@ -1,9 +1,10 @@
-"""Atypicality: how far an image's statistics lie from those of the images the classifier got right.
+"""Atypicality: how far an image's statistics lie from those of typical, correctly classified images.
 
 The risk model learns which kinds of damage hurt from the degradations its training data
 holds; the real world brings others. Atypicality needs no outcome and no degradation label:
-it is a robust Mahalanobis distance of an image's feature vector from a reference set (by
-default, in :meth:`featrisk.RiskModel.fit`, the validation images the classifier got right),
+it is a robust Mahalanobis distance of an image's feature vector from a reference set (in
+:meth:`featrisk.RiskModel.fit`, the validation images the classifier got right and, when the
+model reads the degradation estimator, that it takes for clean: P(none) >= 0.5),
 reported as a percentile of the reference images' own distances, cross-fitted so that the
 reference does not judge itself. 0.5 is a typical image; 0.99 is more unusual than 99% of
 the reference images.

@@ -435,12 +435,13 @@ class RiskModel:
         return np.column_stack([1.0 - risk, risk])
 
     def atypicality(self, X: Any) -> np.ndarray:
-        """How unusual each image's statistics are next to the training images the classifier got right.
+        """How unusual each image's statistics are next to typical, correctly classified images.
 
         A percentile in [0, 1] (see :mod:`featrisk.atypicality`): 0.5 is typical, 0.99 more
-        unusual than 99% of those images. Needs no classifier output; high values point at
-        damage the risk model may never have seen. NaN for unreadable images, and for
-        models saved before featrisk stored the reference.
+        unusual than 99% of the reference images (the training images the classifier got
+        right and, for degradation-aware models, the estimator takes for clean). Needs no
+        classifier output; high values point at damage the risk model may never have seen.
+        NaN for unreadable images, and for models saved before featrisk stored the reference.
         """
         self._check_fitted()
         table = design_matrix(X, None, required=self._base_columns())

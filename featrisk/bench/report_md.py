@@ -22,7 +22,7 @@ LABELS = {
     "cleanvision_low_information": "CleanVision-style rule: low information",
     "cleanvision_any": "CleanVision-style rules: max of the four",
     "oracle": "degradation oracle (knows each image's degradation and severity)",
-    "atypicality": "atypicality alone (classifier-free distance from correct training images)",
+    "atypicality": "atypicality alone (classifier-free distance from typical, correct images)",
     "featrisk_plus_atypicality": "featrisk + atypicality (mean of the two percentiles)",
 }
 
@@ -185,7 +185,8 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
             if has_blend:
                 out += ["Atypicality needs no classifier output and no degradation label: it is "
                         "the distance of an image's statistics from those of the training images "
-                        "the classifier got right (`featrisk.predict` returns it). The risk model "
+                        "the classifier got right and the degradation estimator takes for clean "
+                        "(`featrisk.predict` returns it). The risk model "
                         "learns which damage hurts from the damage it saw; atypicality can "
                         "notice damage nobody listed, and costs AUROC on known damage (methods "
                         "table above). Whether it pays depends on the data: compare the "

@@ -98,6 +98,8 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     """
     if flag_rate is not None and target_accuracy is not None:
         raise ValueError("pass flag_rate or target_accuracy, not both")
+    if atypicality_threshold is not None and not 0.0 < atypicality_threshold < 1.0:
+        raise ValueError(f"atypicality_threshold must be in (0, 1), got {atypicality_threshold}")
     if model is None:
         model = default_model_path()
     if not isinstance(model, RiskModel):
@@ -105,14 +107,9 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     threshold = None
     if flag_rate is not None or target_accuracy is not None:
         threshold = model.threshold_for(flag_rate=flag_rate, target_accuracy=target_accuracy)
+    if atypicality_threshold is not None:
+        model._check_atypicality()  # before the extraction, not after it
     if not isinstance(X, pd.DataFrame):
         X = extract(as_path_list(X), n_jobs=n_jobs, progress=progress)
-    table = risk_table(model, X, extra=extra, threshold=threshold, top_reasons=top_reasons)
-    if atypicality_threshold is not None:
-        if not 0.0 < atypicality_threshold < 1.0:
-            raise ValueError(f"atypicality_threshold must be in (0, 1), got {atypicality_threshold}")
-        if getattr(model, "atypicality_", None) is None:
-            raise ValueError("this model stores no atypicality reference (saved by an older "
-                             "featrisk, or fitted on too few correct images); re-fit it")
-        table["flagged"] = table["flagged"] | (table["atypicality"] >= atypicality_threshold)
-    return table
+    return risk_table(model, X, extra=extra, threshold=threshold, top_reasons=top_reasons,
+                      atypicality_threshold=atypicality_threshold)

@@ -447,6 +447,11 @@ class RiskModel:
         table = design_matrix(X, None, required=self._base_columns())
         return atypicality_of(self, table)
 
+    def _check_atypicality(self) -> None:
+        if getattr(self, "atypicality_", None) is None:
+            raise ValueError("this model stores no atypicality reference (saved by an older "
+                             "featrisk, or fitted on too few correct images); re-fit it")
+
     def _base_columns(self) -> list[str]:
         return [f for f in self.feature_names_ if f in FEATURE_COLUMNS]
 
@@ -534,17 +539,23 @@ class RiskModel:
 
 
 def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
-               threshold: float | None = None, top_reasons: int = 3) -> pd.DataFrame:
-    """path, risk, flagged, reasons, error for each image (see :func:`featrisk.predict`)."""
+               threshold: float | None = None, top_reasons: int = 3,
+               atypicality_threshold: float | None = None) -> pd.DataFrame:
+    """path, risk, atypicality, flagged, reasons, error per image (see :func:`featrisk.predict`)."""
+    if atypicality_threshold is not None:
+        model._check_atypicality()
     table, x = model._matrix(X, extra)
     risk = model._calibrate(model._raw(table, x))
+    atypicality = atypicality_of(model, table)
     contributions = contributions_frame(model, table, x)
     thr = model.threshold_ if threshold is None else float(threshold)
     flagged = np.where(np.isnan(risk), True, risk >= thr)
+    if atypicality_threshold is not None:
+        flagged |= atypicality >= atypicality_threshold
     return pd.DataFrame({
         "path": table["path"].to_numpy(),
         "risk": risk,
-        "atypicality": atypicality_of(model, table),
+        "atypicality": atypicality,
         "flagged": flagged.astype(bool),
         "reasons": model.reasons(contributions, table, top=top_reasons),
         "error": pd.Series([e if isinstance(e, str) else None for e in table["error"]],

@@ -34,7 +34,7 @@ from featrisk import features as F
 from featrisk import metrics
 from featrisk.features import _base
 from featrisk.io import read_image
-from featrisk.model import RiskModel
+from featrisk.model import RiskModel, fold_ids
 from featrisk.schema import FEATURE_COLUMNS
 
 __all__ = ["family_ablation", "size_study", "family_costs_ms"]
@@ -99,14 +99,14 @@ def _direct_auroc(features: pd.DataFrame, error: np.ndarray, fold: np.ndarray,
 def family_ablation(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5,
                     seed: int = 0, timing_images: int = 300,
                     timing_paths: Sequence[str] | None = None,
+                    costs: dict[str, float] | None = None,
                     log: Callable[[str], None] = print) -> dict[str, Any]:
     """AUROC of the direct model without each family, and the time each family costs.
 
-    Times are measured on ``timing_paths`` when given (e.g. full-size photos), else on the
-    first ``timing_images`` images of the outcome set.
+    Times are ``costs`` when given (the output of :func:`family_costs_ms`, to time once for
+    several outcome sets), else measured on ``timing_paths`` (e.g. full-size photos), else on
+    the first ``timing_images`` images of the outcome set.
     """
-    from featrisk.bench.evaluate import fold_ids
-
     ok = features["error"].isna().to_numpy()
     features, outcomes = features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
@@ -122,8 +122,10 @@ def family_ablation(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: in
                                       [c for c in FEATURE_COLUMNS if c not in own])
         log(f"  without {name}: AUROC {without[name]:.4f} (lost {full - without[name]:+.4f})")
     # timing last, so that a quiet machine is needed only for the last minute
-    timed = list(timing_paths or outcomes["path"].astype(str).tolist()[:timing_images])
-    costs = family_costs_ms(timed)
+    n_timed = len(timing_paths) if timing_paths else min(timing_images, len(outcomes))
+    if costs is None:
+        timed = list(timing_paths or outcomes["path"].astype(str).tolist()[:timing_images])
+        costs = family_costs_ms(timed)
     rows = []
     for fam in F.FAMILIES:
         name = _family_name(fam)
@@ -132,9 +134,9 @@ def family_ablation(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: in
                      "auroc_without": round(without[name], 4), "auroc_lost": round(lost, 4),
                      "auroc_lost_per_ms": round(lost / saved, 4) if saved > 0.01 else None})
     views = {k[5:]: round(v, 3) for k, v in costs.items() if k.startswith("view_")}
-    log(f"  timing: {costs['all']:.2f} ms/image on {len(timed)} images")
+    log(f"  timing: {costs['all']:.2f} ms/image on {n_timed} images")
     return {"auroc_all": round(full, 4), "ms_all": round(costs["all"], 3),
-            "timing_images": len(timed), "families": rows, "views_ms": views}
+            "timing_images": n_timed, "families": rows, "views_ms": views}
 
 
 @contextmanager
@@ -152,7 +154,6 @@ def size_study(outcomes: pd.DataFrame, sizes: Sequence[int], *, folds: int = 5, 
                timing_images: int = 300, timing_paths: Sequence[str] | None = None,
                log: Callable[[str], None] = print) -> list[dict]:
     """Extraction time and direct-model AUROC at each working size (one process, n_jobs=1)."""
-    from featrisk.bench.evaluate import fold_ids
     from featrisk.extract import extract
 
     paths = outcomes["path"].astype(str).tolist()

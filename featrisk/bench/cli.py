@@ -226,18 +226,22 @@ def cmd_train_default(args: argparse.Namespace) -> int:
 
 def cmd_ablation(args: argparse.Namespace) -> int:
     """AUROC lost per millisecond saved, per family and per working size; JSON to --out."""
-    from featrisk.bench.ablation import family_ablation, size_study
+    from featrisk.bench.ablation import family_ablation, family_costs_ms, size_study
     from featrisk.bench.speed import list_images
 
     timing = list_images(args.timing_folder, args.timing_images) if args.timing_folder else None
     result: dict[str, Any] = {"timing_folder": args.timing_folder, "datasets": {}}
+    costs = None  # one timing of the families serves every outcome set when the folder is given
     for name in args.datasets:
         cache = Path(args.cache_root) / name
         outcomes = pd.read_csv(cache / "outcomes.csv")
         features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs)
         print(f"{name}: family ablation")
+        if timing is not None and costs is None:
+            costs = family_costs_ms(timing)
         entry = family_ablation(features, outcomes, folds=args.folds, seed=args.seed,
-                                timing_images=args.timing_images, timing_paths=timing)
+                                timing_images=args.timing_images, timing_paths=timing,
+                                costs=costs)
         if args.sizes and name == "imagenet":
             print(f"{name}: working sizes {args.sizes}")
             entry["sizes"] = size_study(outcomes, args.sizes, folds=args.folds, seed=args.seed,

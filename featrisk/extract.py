@@ -123,9 +123,16 @@ def _dask_rows(paths: list[str], n_jobs: int, max_pixels: int) -> Iterator[list[
 
 def to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     """Build a schema-ordered feature table from row dicts (path, features, error)."""
-    frame = pd.DataFrame(rows, columns=["path", *FEATURE_COLUMNS, "error"])
-    frame[list(FEATURE_COLUMNS)] = frame[list(FEATURE_COLUMNS)].astype(np.float64)
-    frame["error"] = frame["error"].astype(object).where(frame["error"].notna(), None)
+    values = np.array([[row.get(c, math.nan) for c in FEATURE_COLUMNS] for row in rows],
+                      dtype=np.float64).reshape(len(rows), len(FEATURE_COLUMNS))
+    errors = [row.get("error") for row in rows]
+    # one float block and two object columns: a consolidated frame, not one block per column
+    frame = pd.concat([
+        pd.DataFrame({"path": pd.Series([row.get("path") for row in rows], dtype=object)}),
+        pd.DataFrame(values, columns=list(FEATURE_COLUMNS)),
+        pd.DataFrame({"error": pd.Series([None if e is None or e != e else e for e in errors],
+                                         dtype=object)}),
+    ], axis=1)
     frame.attrs["featrisk_schema"] = SCHEMA_VERSION
     return frame
 

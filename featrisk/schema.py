@@ -3,6 +3,18 @@
 Feature names are a stable, versioned schema. Renaming, removing, adding or redefining a
 column bumps :data:`SCHEMA_VERSION`; saved models record the version they were trained on and
 refuse tables of another.
+
+History
+-------
+1
+    The first release: 96 columns.
+2
+    12 columns added (108 in all): ``blur_edge_ratio_{half,quarter,eighth}`` with ``_max``
+    and ``_min`` (scale-normalised strongest-edge ratios, which read edge width rather than
+    content and separate motion blur of different lengths) and
+    ``occlusion_{row,col}_edge_prominence`` and ``occlusion_edge_prominence`` (the straight
+    borders of pasted patches). The Lab view became OpenCV's 8-bit conversion, about four
+    times faster; ``color_cast_*`` move by about one Lab unit at most.
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ from featrisk.errors import SchemaError
 from featrisk.features import COLUMNS
 
 #: Version of the feature schema; part of every saved model's manifest.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: Feature column names in table order.
 FEATURE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS)

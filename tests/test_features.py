@@ -3,6 +3,7 @@ real degradations of real photos."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import cv2
@@ -16,13 +17,13 @@ import featrisk.io
 from featrisk import degrade
 from featrisk.schema import FEATURE_COLUMNS, feature_docs
 
-SCHEMA_FILE = Path(__file__).parent / "data" / "feature_columns_v1.txt"
+SCHEMA_FILE = Path(__file__).parent / "data" / "feature_columns_v2.txt"
 
 
 def test_schema_snapshot() -> None:
     pinned = SCHEMA_FILE.read_text().split()
     assert list(FEATURE_COLUMNS) == pinned, "a column changed: bump SCHEMA_VERSION and the snapshot"
-    assert featrisk.SCHEMA_VERSION == "1"
+    assert featrisk.SCHEMA_VERSION == "2"
 
 
 def test_every_column_documented() -> None:
@@ -97,6 +98,19 @@ def test_degenerate_and_sized_images_are_finite(tmp_path: Path, shape: tuple[int
     assert np.isfinite(table[list(FEATURE_COLUMNS)].to_numpy()).all()
 
 
+def test_table_is_consolidated_for_users_to_add_columns(tmp_path: Path) -> None:
+    # 108 float columns built one by one would give pandas 100+ blocks, and every column a
+    # user adds afterwards would raise a PerformanceWarning
+    paths = [write_rgb(tmp_path / f"{n}.png", photo(n)) for n in PHOTOS[:2]]
+    table = featrisk.extract([*paths, tmp_path / "missing.png"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table["label"] = [1, 0, 1]
+        table["score"] = table["blur_laplacian_var"] * 2
+    assert table["error"].iloc[:2].isna().all() and "missing.png" in table["error"].iloc[2]
+    assert table[list(FEATURE_COLUMNS)].dtypes.eq(np.float64).all()
+
+
 # -- documented directions under real degradations -----------------------------------------
 
 def _flat_patch(rgb: np.ndarray, severity: int) -> np.ndarray:
@@ -117,6 +131,8 @@ DIRECTIONS = [
     ("gaussian_blur", "blur_tile_max", -1),
     ("motion_blur", "blur_laplacian_var", -1),
     ("motion_blur", "edges_grad_mean", -1),
+    ("gaussian_blur", "blur_edge_ratio_quarter", +1),
+    ("motion_blur", "blur_edge_ratio_eighth_max", +1),
     ("gaussian_noise", "noise_sigma_luma", +1),
     ("gaussian_noise", "noise_sigma_flat", +1),
     ("shot_noise", "noise_sigma_luma", +1),
@@ -175,6 +191,14 @@ def test_feature_moves_in_documented_direction(degraded_tables, name: str, famil
 
 
 @pytest.mark.parametrize("name", PHOTOS)
+def test_patch_borders_raise_edge_prominence(degraded_tables, name: str) -> None:
+    # not monotone step by step (a growing patch also removes edges), but a patch covering a
+    # quarter of the image or more always stands out against the clean photo
+    values = degraded_tables[(name, "flat_patch")]["occlusion_edge_prominence"].to_numpy()
+    assert (values[4:] > 1.3 * values[0]).all(), np.round(values, 3)
+
+
+@pytest.mark.parametrize("name", PHOTOS)
 def test_color_cast_moves_mean_chroma(tmp_path: Path, name: str) -> None:
     rgb = photo(name)
     paths = [write_rgb(tmp_path / f"{s}.png", rgb if s == 0 else degrade.apply(rgb, "color_cast", s))
@@ -196,3 +220,24 @@ def test_real_imagenet_photos_all_finite(imagenet_paths: list[Path]) -> None:
     table = featrisk.extract(imagenet_paths[:40], n_jobs=2)
     assert table["error"].isna().all()
     assert np.isfinite(table[list(FEATURE_COLUMNS)].to_numpy()).all()
+
+
+# -- fast order statistics equal NumPy's -------------------------------------------------------
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_fast_quantiles_equal_numpy_partition_on_real_derivatives(name: str) -> None:
+    from featrisk.features._base import quantile, quantile_of_whole
+
+    # the shapes extraction meets: a full photo's working image, and float32 maps with ties
+    grey = cv2.cvtColor(photo(name), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gx = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))
+    smooth = cv2.GaussianBlur(grey, (0, 0), 2.0)
+    for values in (gx, smooth, gx[::3, ::2].copy(), np.zeros((80, 90), np.float32)):
+        flat = values.ravel()
+        for q in (0.0, 0.25, 0.5, 0.9, 0.99, 1.0):
+            k = min(flat.size - 1, int(q * flat.size))
+            expected = float(np.partition(flat, k)[k])
+            assert quantile(values, q) == expected
+            assert quantile(flat, q) == expected  # NumPy path (1-D input)
+            if values is gx:
+                assert quantile_of_whole(values, q, 4 * 255 + 1) == expected

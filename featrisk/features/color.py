@@ -81,10 +81,11 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     sat_bins = np.bincount(_SAT_GROUP, weights=sat_hist, minlength=SAT_BINS) / n
     sat_mean = float(sat_hist @ _LEVELS) / n
     sat_std = float(np.sqrt(sat_hist @ (_LEVELS - sat_mean) ** 2 / n))
-    _, a, b = cv2.split(ctx.lab)
-    mean_ab = np.array([cv2.mean(a)[0], cv2.mean(b)[0]])
+    _, a, b = cv2.split(ctx.lab)  # 8-bit Lab: a* = a - 128, b* = b - 128
+    mean_ab = np.array([cv2.mean(a)[0], cv2.mean(b)[0]]) - 128.0
     strength = float(np.hypot(*mean_ab))
-    da, db = a - np.float32(mean_ab[0]), b - np.float32(mean_ab[1])
+    da = a.astype(np.float32) - np.float32(mean_ab[0] + 128.0)
+    db = b.astype(np.float32) - np.float32(mean_ab[1] + 128.0)
     spread = cv2.mean(np.sqrt(da * da + db * db))[0]  # not cv2.magnitude: alignment-dependent
     out = {
         "color_mean_r": float(means[0]),

@@ -21,6 +21,8 @@ FLAT_STD = 2.0
 DARK_MEAN, BRIGHT_MEAN = 20.0, 235.0
 #: Tiles per side for the textureless-tile share, and their std threshold (grey levels).
 TILES, TILE_STD = 8, 3.0
+#: Rows (or columns) in the running-median baseline of the edge profile.
+PROFILE_WINDOW = 9
 
 COLUMNS = (
     Column("occlusion_flat_region_share", "share", "[0, 1]", "higher",
@@ -37,6 +39,16 @@ COLUMNS = (
     Column("occlusion_line_strength", "share", "[0, 1]", "higher",
            "Largest share of one row or one column of the working image lying on Canny edges: "
            "the straight borders of pasted patches, bars and frames raise it."),
+    Column("occlusion_row_edge_prominence", "ratio", "[0, ~20]", "higher",
+           "Largest excess of one row's summed vertical-derivative magnitude (horizontal "
+           "edges) over the running median of the 9 rows around it, divided by the mean row "
+           "sum: the top and bottom borders of a pasted patch stand out even when they cover "
+           "only part of the row; 0-2 on most photos."),
+    Column("occlusion_col_edge_prominence", "ratio", "[0, ~20]", "higher",
+           "The same for columns and horizontal derivatives (vertical edges: left and right "
+           "borders of a patch)."),
+    Column("occlusion_edge_prominence", "ratio", "[0, ~20]", "higher",
+           "The larger of the row and column prominences."),
 )
 
 
@@ -68,6 +80,36 @@ def line_strength(edges: np.ndarray) -> float:
     return float(max(rows, cols))
 
 
+def profile_prominence(deriv: np.ndarray, axis: int) -> float:
+    """Largest excess of a row (axis=1) or column (axis=0) sum over its running median.
+
+    Parameters
+    ----------
+    deriv : ndarray of float32, shape (H, W)
+        Absolute derivative across the lines sought (d/dy for rows, d/dx for columns).
+    axis : int
+        1 sums along rows (one value per row), 0 along columns.
+
+    Returns
+    -------
+    float
+        max(profile - running median over ``PROFILE_WINDOW`` lines), ignoring the two outer
+        lines at each end, over the mean of the profile; 0 for profiles shorter than the
+        window or without any edge.
+    """
+    prof = cv2.reduce(deriv, axis, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
+    n, half = len(prof), PROFILE_WINDOW // 2
+    mean = float(prof.mean()) if n else 0.0
+    if n < PROFILE_WINDOW or mean <= 0.0:
+        return 0.0
+    padded = np.concatenate((np.full(half, prof[0]), prof, np.full(half, prof[-1])))
+    step = padded.strides[0]
+    windows = np.lib.stride_tricks.as_strided(padded, (n, PROFILE_WINDOW), (step, step),
+                                              writeable=False)
+    resid = prof - np.sort(windows, axis=1)[:, half]  # the running median (odd window)
+    return float(resid[2:-2].max() / (mean + 1e-6))
+
+
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Occlusion heuristics of one image."""
     cell_std = grid_means(ctx.local_std, CELLS)
@@ -76,11 +118,17 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     tile_mean = grid_means(ctx.grey_f, TILES)
     tile_sq = grid_means(ctx.grey_f * ctx.grey_f, TILES)
     tile_std = np.sqrt(np.maximum(tile_sq - tile_mean * tile_mean, 0.0))
+    gx, gy, mag = ctx.gradients
+    rows = profile_prominence(np.abs(gy), 1)
+    cols = profile_prominence(np.abs(gx), 0)
     return {
         "occlusion_flat_region_share": largest_region_share(flat),
         "occlusion_textureless_tile_share": float((tile_std < TILE_STD).mean()),
-        "occlusion_center_border_texture": center_border_ratio(ctx.gradients[2]),
+        "occlusion_center_border_texture": center_border_ratio(mag),
         "occlusion_dark_blob_share": largest_region_share(flat & (cell_mean < DARK_MEAN)),
         "occlusion_bright_blob_share": largest_region_share(flat & (cell_mean > BRIGHT_MEAN)),
         "occlusion_line_strength": line_strength(ctx.canny),
+        "occlusion_row_edge_prominence": rows,
+        "occlusion_col_edge_prominence": cols,
+        "occlusion_edge_prominence": max(rows, cols),
     }

@@ -89,6 +89,63 @@ def platt_fit(raw: np.ndarray, y: np.ndarray, *, n_iter: int = 50) -> tuple[floa
     return float(a), float(b)
 
 
+def logistic_fit(z: np.ndarray, y: np.ndarray, *, l2: float = 1.0,
+                 n_iter: int = 100) -> tuple[np.ndarray, float]:
+    """Ridge logistic regression by Newton's method: P(y=1) = sigmoid(z @ coef + intercept).
+
+    Minimises the summed log-loss plus ``l2 / 2 * ||coef||^2`` (the intercept is not
+    penalised), the objective of scikit-learn's ``LogisticRegression(C=1 / l2)``.
+
+    Parameters
+    ----------
+    z : ndarray, shape (n, d)
+        Inputs.
+    y : ndarray of {0, 1}, shape (n,)
+        Outcomes (1 = misclassified).
+
+    Returns
+    -------
+    (coef, intercept) : ndarray of shape (d,), float
+    """
+    n, d = z.shape
+    x = np.column_stack([z, np.ones(n)])
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0
+    w = np.zeros(d + 1)
+    w[-1] = np.log((y.mean() + 1e-9) / (1 - y.mean() + 1e-9))
+    for _ in range(n_iter):
+        p = _sigmoid(x @ w)
+        grad = x.T @ (p - y) + penalty * w
+        hess = x.T @ (x * np.maximum(p * (1 - p), 1e-12)[:, None]) + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return w[:-1].copy(), float(w[-1])
+
+
+#: Severity range (``featrisk.degrade`` levels) the calibration stack clips estimates to.
+STACK_SEVERITY = (0.0, 5.0)
+
+
+def stack_terms(p: np.ndarray, severity: np.ndarray) -> np.ndarray:
+    """Terms of the degradation-aware calibration: p_f, p_f * s and p_f * s^2 per family.
+
+    Parameters
+    ----------
+    p : ndarray, shape (n, families)
+        The degradation estimator's family probabilities (0-1).
+    severity : ndarray, shape (n,)
+        Its severity estimate, clipped to 0-5.
+
+    Returns
+    -------
+    ndarray, shape (n, 3 * families)
+    """
+    s = np.clip(severity, *STACK_SEVERITY)[:, None]
+    return np.column_stack([p, p * s, p * s * s])
+
+
 def fold_ids(n: int, *, cv: int, groups: np.ndarray | None, seed: int) -> np.ndarray:
     """Assign each row a fold in 0..cv-1; whole groups go to one fold (shuffled, seeded)."""
     rng = np.random.default_rng(seed)
@@ -206,6 +263,12 @@ class RiskModel:
         (:mod:`featrisk.degradation`: per-family probabilities and a severity estimate,
         learned without any classifier) as inputs; ``None`` fits on the features alone.
         Columns already given in ``extra`` under the same names are used as given.
+    calibration : {"auto", "platt"}, default "auto"
+        How out-of-fold booster scores become probabilities. ``"platt"``: sigmoid(a * raw +
+        b). ``"auto"``: when the degradation estimator's outputs are inputs, a ridge logistic
+        stack of the raw score and, per degradation family, p, p * severity and
+        p * severity^2 (a smooth map from "what is wrong and how badly" to error rate, which
+        the trees learn only piecewise); otherwise Platt.
     """
 
     def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.03,
@@ -214,7 +277,7 @@ class RiskModel:
                  random_state: int = 0, n_jobs: int = 1,
                  params: dict[str, Any] | None = None,
                  features: list[str] | None = None,
-                 degradation: str | None = "default") -> None:
+                 degradation: str | None = "default", calibration: str = "auto") -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -227,6 +290,7 @@ class RiskModel:
         self.params = params
         self.features = features
         self.degradation = degradation
+        self.calibration = calibration
 
     # -- training -------------------------------------------------------------------------
     def _lgb_params(self, feature_names: list[str]) -> dict[str, Any]:
@@ -308,10 +372,10 @@ class RiskModel:
         self.n_estimators_ = max(1, int(round(np.mean(rounds) * 1.1)))
         data = lgb.Dataset(x, y, feature_name=feature_names, free_raw_data=True)
         self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators_)
-        self.calibration_ = platt_fit(oof_raw, y)
         self.feature_names_ = feature_names
         self.extra_columns_ = [f for f in feature_names if f not in FEATURE_COLUMNS]
-        self._set_oof(_sigmoid(self.calibration_[0] * oof_raw + self.calibration_[1]), y)
+        self._fit_calibration(oof_raw, x, y)
+        self._set_oof(_sigmoid(self._logit(oof_raw, x)), y)
         self.feature_quantiles_ = {
             f: [float(v) for v in np.quantile(x[:, i], QUANTILES)]
             for i, f in enumerate(feature_names)
@@ -334,11 +398,49 @@ class RiskModel:
             "n_estimators": self.n_estimators_,
             "oof_auroc": metrics.auroc(y, self.oof_risk_),
             "oof_ece": metrics.ece(y, self.oof_risk_),
-            "calibration": "platt",
+            "calibration": "platt" if self.stack_ is None else "stack",
             "fit_seconds": round(time.perf_counter() - start, 3),
         }
         self.threshold_ = float(self.threshold)
         return self
+
+    def _stack_inputs(self) -> tuple[list[int], int] | None:
+        """Column indices of the estimator's family probabilities and severity, if inputs."""
+        names = self.feature_names_
+        p_idx = [i for i, f in enumerate(names) if f.startswith("degradation_p_")]
+        if not p_idx or "degradation_severity" not in names:
+            return None
+        return p_idx, names.index("degradation_severity")
+
+    def _fit_calibration(self, oof_raw: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        if self.calibration not in ("auto", "platt"):
+            raise ValueError(f"calibration must be 'auto' or 'platt', got {self.calibration!r}")
+        cols = self._stack_inputs() if self.calibration == "auto" else None
+        self.stack_: dict[str, Any] | None = None
+        if cols is None:
+            self.calibration_ = platt_fit(oof_raw, y)
+            return
+        p_idx, s_idx = cols
+        terms = stack_terms(x[:, p_idx], x[:, s_idx])
+        coef, intercept = logistic_fit(np.column_stack([oof_raw, terms]), y)
+        self.calibration_ = (float(coef[0]), intercept)
+        self.stack_ = {"p_columns": [self.feature_names_[i] for i in p_idx],
+                       "severity_column": self.feature_names_[s_idx],
+                       "coef": [float(c) for c in coef[1:]]}
+
+    def _stack_offset(self, x: np.ndarray) -> np.ndarray:
+        """Per-image log-odds the calibration stack adds for the estimated degradation."""
+        stack = getattr(self, "stack_", None)
+        if stack is None:
+            return np.zeros(len(x))
+        names = self.feature_names_
+        p = x[:, [names.index(c) for c in stack["p_columns"]]]
+        terms = stack_terms(p, x[:, names.index(stack["severity_column"])])
+        return terms @ np.asarray(stack["coef"], dtype=np.float64)
+
+    def _logit(self, raw: np.ndarray, x: np.ndarray) -> np.ndarray:
+        a, b = self.calibration_
+        return a * raw + b + self._stack_offset(x)
 
     def _cross_fit(self, x: np.ndarray, y: np.ndarray, grp: np.ndarray | None,
                    names: list[str], params: dict[str, Any]) -> tuple[np.ndarray, list[int]]:
@@ -421,13 +523,24 @@ class RiskModel:
             raw[ok] = self.booster_.predict(x[ok], raw_score=True)
         return raw
 
-    def _calibrate(self, raw: np.ndarray) -> np.ndarray:
-        a, b = self.calibration_
-        return _sigmoid(a * raw + b)
+    def _calibrate(self, raw: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return _sigmoid(self._logit(raw, x))
+
+    def calibration_offset(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
+        """Log-odds the degradation-aware calibration adds per image (0 under Platt).
+
+        The calibrated risk is ``sigmoid(a * decision_function + b + calibration_offset)``
+        with ``(a, b) = calibration_``; NaN for unreadable images.
+        """
+        table, x = self._matrix(X, extra)
+        out = self._stack_offset(x)
+        out[~table["error"].isna().to_numpy()] = np.nan
+        return out
 
     def predict_risk(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
         """Calibrated probability (0-1) that the classifier gets each image wrong; NaN if unreadable."""
-        return self._calibrate(self.decision_function(X, extra=extra))
+        table, x = self._matrix(X, extra)
+        return self._calibrate(self._raw(table, x), x)
 
     def predict_proba(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
         """scikit-learn style: column 0 P(correct), column 1 P(misclassified)."""
@@ -475,8 +588,10 @@ class RiskModel:
     def explain(self, X: Any, *, extra: pd.DataFrame | None = None) -> pd.DataFrame:
         """TreeSHAP contributions (log-odds) per feature plus ``base_value``, per image.
 
-        Each row sums to the booster's raw score (:meth:`decision_function`); calibration
-        is a monotone map applied after. Unreadable images get NaN rows.
+        Each row sums to the booster's raw score (:meth:`decision_function`). The risk is
+        ``sigmoid(a * raw + b + calibration_offset)``: Platt scaling, plus, for
+        degradation-aware models, the calibration stack's term for the estimated
+        degradation (:meth:`calibration_offset`). Unreadable images get NaN rows.
         """
         table, x = self._matrix(X, extra)
         frame = contributions_frame(self, table, x)
@@ -545,7 +660,7 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
     if atypicality_threshold is not None:
         model._check_atypicality()
     table, x = model._matrix(X, extra)
-    risk = model._calibrate(model._raw(table, x))
+    risk = model._calibrate(model._raw(table, x), x)
     atypicality = atypicality_of(model, table)
     contributions = contributions_frame(model, table, x)
     thr = model.threshold_ if threshold is None else float(threshold)

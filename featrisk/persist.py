@@ -41,7 +41,7 @@ FORMAT = "featrisk-model"
 FORMAT_VERSION = 1
 _PARAMS = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "cv",
            "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params", "features",
-           "degradation")
+           "degradation", "calibration")
 
 
 def _versions() -> dict[str, str]:
@@ -78,7 +78,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
         "schema_version": SCHEMA_VERSION,
         "feature_names": model.feature_names_,
         "extra_columns": model.extra_columns_,
-        "calibration": {"method": "platt", "a": model.calibration_[0], "b": model.calibration_[1]},
+        "calibration": _calibration_doc(model),
         "threshold": model.threshold_,
         "n_estimators": model.n_estimators_,
         "training_summary": model.training_summary_,
@@ -99,6 +99,32 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(target, lambda fh: json.dump(doc, codecs.getwriter("utf-8")(fh)))
     return target
+
+
+def _calibration_doc(model: RiskModel) -> dict[str, Any]:
+    a, b = model.calibration_
+    stack = getattr(model, "stack_", None)
+    if stack is None:
+        return {"method": "platt", "a": a, "b": b}
+    return {"method": "stack", "a": a, "b": b, "p_columns": list(stack["p_columns"]),
+            "severity_column": stack["severity_column"], "coef": list(stack["coef"])}
+
+
+def _calibration_from(doc: dict[str, Any], feature_names: list[str]) -> dict[str, Any] | None:
+    """The stack of a manifest's calibration block, checked against the model's features."""
+    method = doc.get("method", "platt")
+    if method == "platt":
+        return None
+    if method != "stack":
+        raise ModelFileError(f"model file names an unknown calibration method {method!r}")
+    stack = {"p_columns": [str(c) for c in doc["p_columns"]],
+             "severity_column": str(doc["severity_column"]),
+             "coef": [float(c) for c in doc["coef"]]}
+    if not set(stack["p_columns"]) | {stack["severity_column"]} <= set(feature_names):
+        raise ModelFileError("model file's calibration names features the model lacks")
+    if len(stack["coef"]) != 3 * len(stack["p_columns"]):
+        raise ModelFileError("model file's calibration has the wrong number of coefficients")
+    return stack
 
 
 def _estimator_digest(model: RiskModel) -> str | None:
@@ -198,6 +224,7 @@ def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:
     model.feature_names_ = list(m["feature_names"])
     model.extra_columns_ = list(m["extra_columns"])
     model.calibration_ = (float(m["calibration"]["a"]), float(m["calibration"]["b"]))
+    model.stack_ = _calibration_from(m["calibration"], model.feature_names_)
     model.threshold_ = float(m["threshold"])
     model.n_estimators_ = int(m["n_estimators"])
     model.training_summary_ = dict(m["training_summary"])

@@ -38,7 +38,7 @@ def test_demo_outcomes_are_real_and_mixed(demo) -> None:
 
 def test_fit_learns_real_failures_out_of_fold(fitted: featrisk.RiskModel) -> None:
     s = fitted.training_summary_
-    assert s["grouped"] and s["calibration"] == "platt"
+    assert s["grouped"] and s["calibration"] == "stack"  # degradation-aware by default
     assert s["oof_auroc"] > 0.7, s
     assert s["oof_ece"] < 0.1, s
     assert fitted.n_estimators_ >= 1
@@ -110,7 +110,32 @@ def test_contributions_sum_to_raw_score(demo, fitted) -> None:
     np.testing.assert_allclose(total, fitted.decision_function(features.iloc[:50]), atol=1e-9)
     risk = fitted.predict_risk(features.iloc[:50])
     a, b = fitted.calibration_
-    np.testing.assert_allclose(risk, 1 / (1 + np.exp(-(a * total + b))), rtol=1e-9)
+    offset = fitted.calibration_offset(features.iloc[:50])
+    np.testing.assert_allclose(risk, 1 / (1 + np.exp(-(a * total + b + offset))), rtol=1e-9)
+
+
+def test_degradation_aware_model_calibrates_with_the_stack(demo, fitted) -> None:
+    features, outcomes = demo
+    assert fitted.stack_ is not None and fitted.training_summary_["calibration"] == "stack"
+    offset = fitted.calibration_offset(features)
+    assert np.isfinite(offset).all() and offset.std() > 0.05  # it moves risks by degradation
+    # the stack is fitted on out-of-fold scores: its OOF risk is calibrated and ranks at least
+    # as well as Platt scaling of the same booster
+    platt = featrisk.fit(features, outcomes["correct"].to_numpy(), groups=outcomes["crop"].to_numpy(),
+                         calibration="platt")
+    assert platt.stack_ is None and platt.training_summary_["calibration"] == "platt"
+    np.testing.assert_allclose(platt.decision_function(features), fitted.decision_function(features))
+    assert fitted.training_summary_["oof_auroc"] >= platt.training_summary_["oof_auroc"] - 0.005
+    assert fitted.training_summary_["oof_ece"] < 0.06
+    with pytest.raises(ValueError, match="calibration must be"):
+        featrisk.fit(features, outcomes["correct"].to_numpy(), calibration="isotonic")
+
+
+def test_features_only_model_uses_platt(demo) -> None:
+    features, outcomes = demo
+    model = featrisk.fit(features, outcomes["correct"].to_numpy(), degradation=None)
+    assert model.stack_ is None
+    np.testing.assert_array_equal(model.calibration_offset(features.iloc[:5]), np.zeros(5))
 
 
 def test_importance_and_reasons_name_real_features(demo, fitted) -> None:

@@ -10,9 +10,12 @@ Training (``fit``)
    (binary log-loss) on fold k+1 and predicts fold k. This gives out-of-fold (OOF) raw scores
    that no booster saw, and the number of rounds that generalises.
 3. The final booster trains on all rows for the mean best round count x 1.1.
-4. Calibration: Platt scaling (a two-parameter logistic fit of the outcome on the OOF raw
-   log-odds). No class reweighting is used: reweighting distorts probabilities, and the
-   calibrated probability is what thresholds and reports read.
+4. Calibration: a logistic fit of the outcome on the OOF raw log-odds. Platt scaling (two
+   parameters) for features-only models; for degradation-aware models a ridge logistic stack
+   that adds, per degradation family, the estimator's p, p x severity and p x severity^2
+   (:func:`stack_terms`), a smooth map from estimated damage to error rate. No class
+   reweighting is used: reweighting distorts probabilities, and the calibrated probability
+   is what thresholds and reports read.
 5. The OOF calibrated risks and outcomes are kept to choose thresholds by flag budget or by
    target accuracy of the accepted images.
 

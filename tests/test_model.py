@@ -164,6 +164,38 @@ def test_save_load_round_trip_identical(tmp_path: Path, demo, fitted) -> None:
     assert {"lightgbm", "numpy"} <= set(manifest["package_versions"])
 
 
+def test_stack_calibration_survives_save_and_older_platt_files_load(tmp_path: Path, demo,
+                                                                    fitted) -> None:
+    from featrisk.persist import _manifest_digest
+
+    features, _ = demo
+    path = fitted.save(tmp_path / "m.json")
+    doc = json.loads(path.read_text())
+    assert doc["manifest"]["calibration"]["method"] == "stack"
+    assert len(doc["manifest"]["calibration"]["coef"]) == 3 * len(fitted.stack_["p_columns"])
+    np.testing.assert_array_equal(featrisk.load(path).predict_risk(features.iloc[:30]),
+                                  fitted.predict_risk(features.iloc[:30]))
+
+    # a file written before the stack existed: Platt block, no calibration parameter
+    old_doc = json.loads(path.read_text())
+    a, b = old_doc["manifest"]["calibration"]["a"], old_doc["manifest"]["calibration"]["b"]
+    old_doc["manifest"]["calibration"] = {"method": "platt", "a": a, "b": b}
+    del old_doc["manifest"]["params"]["calibration"]
+    old_doc["manifest_sha256"] = _manifest_digest(old_doc["manifest"])
+    (tmp_path / "old.json").write_text(json.dumps(old_doc))
+    old = featrisk.load(tmp_path / "old.json")
+    raw = old.decision_function(features.iloc[:30])
+    np.testing.assert_allclose(old.predict_risk(features.iloc[:30]), 1 / (1 + np.exp(-(a * raw + b))))
+
+    # a calibration block naming features the model lacks is refused, with the file named
+    bad_doc = json.loads(path.read_text())
+    bad_doc["manifest"]["calibration"]["severity_column"] = "no_such_feature"
+    bad_doc["manifest_sha256"] = _manifest_digest(bad_doc["manifest"])
+    (tmp_path / "bad.json").write_text(json.dumps(bad_doc))
+    with pytest.raises(featrisk.ModelFileError, match=r"bad\.json.*features the model lacks"):
+        featrisk.load(tmp_path / "bad.json")
+
+
 def test_load_refuses_pickle_truncation_tampering_and_schema(tmp_path: Path, fitted) -> None:
     good = fitted.save(tmp_path / "m.json")
     pkl = tmp_path / "m.pkl"

@@ -38,7 +38,7 @@ def test_demo_outcomes_are_real_and_mixed(demo) -> None:
 
 def test_fit_learns_real_failures_out_of_fold(fitted: featrisk.RiskModel) -> None:
     s = fitted.training_summary_
-    assert s["grouped"] and s["calibration"] == "stack"  # degradation-aware by default
+    assert s["grouped"] and s["calibration"] == "platt"
     assert s["oof_auroc"] > 0.7, s
     assert s["oof_ece"] < 0.1, s
     assert fitted.n_estimators_ >= 1
@@ -114,28 +114,39 @@ def test_contributions_sum_to_raw_score(demo, fitted) -> None:
     np.testing.assert_allclose(risk, 1 / (1 + np.exp(-(a * total + b + offset))), rtol=1e-9)
 
 
-def test_degradation_aware_model_calibrates_with_the_stack(demo, fitted) -> None:
+@pytest.fixture(scope="module")
+def stacked(demo) -> featrisk.RiskModel:
     features, outcomes = demo
-    assert fitted.stack_ is not None and fitted.training_summary_["calibration"] == "stack"
-    offset = fitted.calibration_offset(features)
+    return featrisk.fit(features, outcomes["correct"].to_numpy(),
+                        groups=outcomes["crop"].to_numpy(), calibration="stack")
+
+
+def test_stack_calibration_adds_a_degradation_term(demo, fitted, stacked) -> None:
+    features, outcomes = demo
+    assert fitted.stack_ is None and fitted.training_summary_["calibration"] == "platt"
+    np.testing.assert_array_equal(fitted.calibration_offset(features.iloc[:5]), np.zeros(5))
+    assert stacked.stack_ is not None and stacked.training_summary_["calibration"] == "stack"
+    offset = stacked.calibration_offset(features)
     assert np.isfinite(offset).all() and offset.std() > 0.05  # it moves risks by degradation
-    # the stack is fitted on out-of-fold scores: its OOF risk is calibrated and ranks at least
-    # as well as Platt scaling of the same booster
-    platt = featrisk.fit(features, outcomes["correct"].to_numpy(), groups=outcomes["crop"].to_numpy(),
-                         calibration="platt")
-    assert platt.stack_ is None and platt.training_summary_["calibration"] == "platt"
-    np.testing.assert_allclose(platt.decision_function(features), fitted.decision_function(features))
-    assert fitted.training_summary_["oof_auroc"] >= platt.training_summary_["oof_auroc"] - 0.005
-    assert fitted.training_summary_["oof_ece"] < 0.06
+    # same booster, only the map to probabilities differs; contributions still explain it
+    np.testing.assert_allclose(stacked.decision_function(features), fitted.decision_function(features))
+    contrib = stacked.explain(features.iloc[:20]).drop(columns="path").sum(axis=1).to_numpy()
+    a, b = stacked.calibration_
+    np.testing.assert_allclose(stacked.predict_risk(features.iloc[:20]),
+                               1 / (1 + np.exp(-(a * contrib + b + offset[:20]))), rtol=1e-9)
+    # fitted on out-of-fold scores: calibrated, and it ranks these known degradations at
+    # least about as well as Platt scaling of the same booster
+    assert stacked.training_summary_["oof_auroc"] >= fitted.training_summary_["oof_auroc"] - 0.005
+    assert stacked.training_summary_["oof_ece"] < 0.06
+
+
+def test_stack_calibration_needs_estimator_outputs_and_a_known_name(demo) -> None:
+    features, outcomes = demo
+    with pytest.raises(ValueError, match="needs the degradation estimator's outputs"):
+        featrisk.fit(features, outcomes["correct"].to_numpy(), degradation=None,
+                     calibration="stack")
     with pytest.raises(ValueError, match="calibration must be"):
         featrisk.fit(features, outcomes["correct"].to_numpy(), calibration="isotonic")
-
-
-def test_features_only_model_uses_platt(demo) -> None:
-    features, outcomes = demo
-    model = featrisk.fit(features, outcomes["correct"].to_numpy(), degradation=None)
-    assert model.stack_ is None
-    np.testing.assert_array_equal(model.calibration_offset(features.iloc[:5]), np.zeros(5))
 
 
 def test_importance_and_reasons_name_real_features(demo, fitted) -> None:
@@ -165,16 +176,16 @@ def test_save_load_round_trip_identical(tmp_path: Path, demo, fitted) -> None:
 
 
 def test_stack_calibration_survives_save_and_older_platt_files_load(tmp_path: Path, demo,
-                                                                    fitted) -> None:
+                                                                    stacked) -> None:
     from featrisk.persist import _manifest_digest
 
     features, _ = demo
-    path = fitted.save(tmp_path / "m.json")
+    path = stacked.save(tmp_path / "m.json")
     doc = json.loads(path.read_text())
     assert doc["manifest"]["calibration"]["method"] == "stack"
-    assert len(doc["manifest"]["calibration"]["coef"]) == 3 * len(fitted.stack_["p_columns"])
+    assert len(doc["manifest"]["calibration"]["coef"]) == 3 * len(stacked.stack_["p_columns"])
     np.testing.assert_array_equal(featrisk.load(path).predict_risk(features.iloc[:30]),
-                                  fitted.predict_risk(features.iloc[:30]))
+                                  stacked.predict_risk(features.iloc[:30]))
 
     # a file written before the stack existed: Platt block, no calibration parameter
     old_doc = json.loads(path.read_text())

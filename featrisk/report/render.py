@@ -164,7 +164,7 @@ def _importance(d: dict[str, Any], figs: dict[str, str]) -> str:
     out = [f"<p>Contributions are TreeSHAP values in <b>log-odds of misclassification</b>: "
            f"positive values raise an image's risk. For each image they sum, with the base "
            f"value ({num(d['base_value'])} log-odds), to the model's raw score, which the "
-           f"calibration maps to the risk (for degradation-aware models it also adds a term "
+           f"calibration maps to the risk (with calibration='stack' it also adds a term "
            f"for the estimated degradation).</p>",
            fig(figs.get("importance"), "mean absolute TreeSHAP per feature"),
            fig(figs.get("beeswarm"), "per-image contributions of the top features"),

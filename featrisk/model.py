@@ -62,8 +62,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 
 
-def platt_fit(raw: np.ndarray, y: np.ndarray, *, n_iter: int = 50) -> tuple[float, float]:
-    """Fit P(y=1) = sigmoid(a * raw + b) by Newton's method with Platt's target smoothing.
+def platt_fit(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Fit P(y=1) = sigmoid(a * raw + b) with Platt's target smoothing (no penalty).
 
     Parameters
     ----------
@@ -78,23 +78,13 @@ def platt_fit(raw: np.ndarray, y: np.ndarray, *, n_iter: int = 50) -> tuple[floa
     """
     n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
     t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    a, b = 1.0, 0.0
-    x = np.column_stack([raw, np.ones_like(raw)])
-    for _ in range(n_iter):
-        p = _sigmoid(a * raw + b)
-        grad = x.T @ (p - t)
-        w = np.maximum(p * (1 - p), 1e-12)
-        hess = x.T @ (x * w[:, None]) + 1e-9 * np.eye(2)
-        step = np.linalg.solve(hess, grad)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-10:
-            break
-    return float(a), float(b)
+    coef, intercept = logistic_fit(np.asarray(raw, dtype=np.float64)[:, None], t, l2=0.0)
+    return float(coef[0]), intercept
 
 
 def logistic_fit(z: np.ndarray, y: np.ndarray, *, l2: float = 1.0,
                  n_iter: int = 100) -> tuple[np.ndarray, float]:
-    """Ridge logistic regression by Newton's method: P(y=1) = sigmoid(z @ coef + intercept).
+    """Ridge logistic regression by damped Newton: P(y=1) = sigmoid(z @ coef + intercept).
 
     Minimises the summed log-loss plus ``l2 / 2 * ||coef||^2`` (the intercept is not
     penalised), the objective of scikit-learn's ``LogisticRegression(C=1 / l2)``.
@@ -103,8 +93,10 @@ def logistic_fit(z: np.ndarray, y: np.ndarray, *, l2: float = 1.0,
     ----------
     z : ndarray, shape (n, d)
         Inputs.
-    y : ndarray of {0, 1}, shape (n,)
-        Outcomes (1 = misclassified).
+    y : ndarray of float in [0, 1], shape (n,)
+        Outcomes (1 = misclassified), or smoothed targets (Platt).
+    l2 : float, default 1.0
+        Ridge penalty on the coefficients; 0 for none.
 
     Returns
     -------
@@ -116,12 +108,23 @@ def logistic_fit(z: np.ndarray, y: np.ndarray, *, l2: float = 1.0,
     penalty[-1] = 0.0
     w = np.zeros(d + 1)
     w[-1] = np.log((y.mean() + 1e-9) / (1 - y.mean() + 1e-9))
+
+    def objective(v: np.ndarray) -> float:
+        z = x @ v
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(penalty * v * v))
+
+    current = objective(w)
     for _ in range(n_iter):
         p = _sigmoid(x @ w)
         grad = x.T @ (p - y) + penalty * w
         hess = x.T @ (x * np.maximum(p * (1 - p), 1e-12)[:, None]) + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hess, grad)
-        w -= step
+        for _ in range(30):  # halve a Newton step that would raise the objective
+            value = objective(w - step)
+            if value <= current:
+                break
+            step = step / 2
+        w, current = w - step, value
         if np.abs(step).max() < 1e-10:
             break
     return w[:-1].copy(), float(w[-1])
@@ -147,6 +150,14 @@ def stack_terms(p: np.ndarray, severity: np.ndarray) -> np.ndarray:
     """
     s = np.clip(severity, *STACK_SEVERITY)[:, None]
     return np.column_stack([p, p * s, p * s * s])
+
+
+def stack_inputs(names: list[str]) -> tuple[list[int], int] | None:
+    """Indices of the estimator's family probabilities and severity among ``names``, or None."""
+    p_idx = [i for i, f in enumerate(names) if f.startswith("degradation_p_")]
+    if not p_idx or "degradation_severity" not in names:
+        return None
+    return p_idx, names.index("degradation_severity")
 
 
 def fold_ids(n: int, *, cv: int, groups: np.ndarray | None, seed: int) -> np.ndarray:
@@ -366,9 +377,7 @@ class RiskModel:
         feature_names = [*base, *extra_names, *derived]
         if self.calibration not in ("platt", "stack"):
             raise ValueError(f"calibration must be 'platt' or 'stack', got {self.calibration!r}")
-        if self.calibration == "stack" and not (
-                "degradation_severity" in feature_names
-                and any(f.startswith("degradation_p_") for f in feature_names)):
+        if self.calibration == "stack" and stack_inputs(feature_names) is None:
             raise ValueError("calibration='stack' needs the degradation estimator's outputs "
                              "(degradation_p_* and degradation_severity) among the inputs; "
                              "fit with degradation='default' or pass them in extra")
@@ -418,27 +427,13 @@ class RiskModel:
         self.threshold_ = float(self.threshold)
         return self
 
-    def _stack_inputs(self) -> tuple[list[int], int] | None:
-        """Column indices of the estimator's family probabilities and severity, if inputs."""
-        names = self.feature_names_
-        p_idx = [i for i, f in enumerate(names) if f.startswith("degradation_p_")]
-        if not p_idx or "degradation_severity" not in names:
-            return None
-        return p_idx, names.index("degradation_severity")
-
     def _fit_calibration(self, oof_raw: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-        if self.calibration not in ("platt", "stack"):
-            raise ValueError(f"calibration must be 'platt' or 'stack', got {self.calibration!r}")
+        """Platt scaling, or the stack (inputs checked at the start of :meth:`fit`)."""
         self.stack_: dict[str, Any] | None = None
         if self.calibration == "platt":
             self.calibration_ = platt_fit(oof_raw, y)
             return
-        cols = self._stack_inputs()
-        if cols is None:
-            raise ValueError("calibration='stack' needs the degradation estimator's outputs "
-                             "(degradation_p_* and degradation_severity) among the inputs; "
-                             "fit with degradation='default' or pass them in extra")
-        p_idx, s_idx = cols
+        p_idx, s_idx = stack_inputs(self.feature_names_)
         terms = stack_terms(x[:, p_idx], x[:, s_idx])
         coef, intercept = logistic_fit(np.column_stack([oof_raw, terms]), y)
         self.calibration_ = (float(coef[0]), intercept)
@@ -448,7 +443,7 @@ class RiskModel:
 
     def _stack_offset(self, x: np.ndarray) -> np.ndarray:
         """Per-image log-odds the calibration stack adds for the estimated degradation."""
-        stack = getattr(self, "stack_", None)
+        stack = self.stack_
         if stack is None:
             return np.zeros(len(x))
         names = self.feature_names_

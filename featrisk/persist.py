@@ -103,7 +103,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
 
 def _calibration_doc(model: RiskModel) -> dict[str, Any]:
     a, b = model.calibration_
-    stack = getattr(model, "stack_", None)
+    stack = model.stack_
     if stack is None:
         return {"method": "platt", "a": a, "b": b}
     return {"method": "stack", "a": a, "b": b, "p_columns": list(stack["p_columns"]),

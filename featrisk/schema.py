@@ -13,8 +13,9 @@ History
     and ``_min`` (scale-normalised strongest-edge ratios, which read edge width rather than
     content and separate motion blur of different lengths) and
     ``occlusion_{row,col}_edge_prominence`` and ``occlusion_edge_prominence`` (the straight
-    borders of pasted patches). The Lab view became OpenCV's 8-bit conversion, about four
-    times faster; ``color_cast_*`` move by about one Lab unit at most.
+    borders of pasted patches). The Lab view became OpenCV's 8-bit conversion, about three
+    times faster; on the benchmark images ``color_cast_a``, ``_b`` and ``_strength`` moved by
+    at most 0.5 Lab units.
 """
 
 from __future__ import annotations

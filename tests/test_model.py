@@ -303,3 +303,20 @@ def test_predict_error_column_is_none_for_good_images(demo, fitted, tmp_path: Pa
     assert out["error"].iloc[0] is None
     assert "file not found" in out["error"].iloc[1]
     assert np.isnan(out["risk"].iloc[1]) and bool(out["flagged"].iloc[1])
+
+
+@pytest.mark.parametrize(("scale", "offset"), [(1.0, 0.0), (7.0, 3.0), (0.2, -6.0)])
+def test_platt_fit_reaches_the_optimum_for_wide_or_shifted_scores(scale: float, offset: float) -> None:
+    # undamped Newton from (1, 0) diverged to |a| ~ 1e10 on scores like the middle case
+    from featrisk.model import platt_fit
+
+    rng = np.random.default_rng(3)
+    raw = rng.normal(size=600) * scale + offset
+    y = (rng.random(600) < 1 / (1 + np.exp(-(raw - offset) / scale))).astype(int)
+    a, b = platt_fit(raw, y)
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    p = 1 / (1 + np.exp(-(a * raw + b)))
+    gradient = np.array([raw @ (p - t), (p - t).sum()])
+    assert np.abs(gradient).max() < 1e-6 * len(raw)
+    assert 0.5 / scale < a < 2.0 / scale

@@ -66,7 +66,7 @@ COLUMNS = (
            "90 degrees and 45 with 135 degrees (the smaller of the two ratios): low when "
            "detail is smeared along one direction (motion blur)."),
     *(
-        Column(f"blur_edge_ratio_{level}{stat}", "log10 ratio", "[-1, ~1.5]", "higher",
+        Column(f"blur_edge_ratio_{level}{stat}", "log10 ratio", "[~-3, 0]", "higher",
                f"log10 of the 99th percentile of the absolute directional derivative on the "
                f"{level}-size image (per working pixel) over that on the working image, "
                f"{what} over the 0, 90, 45 and 135 degree derivatives. The strongest edges keep "
@@ -151,7 +151,7 @@ _DIAGONALS = (
 
 
 def strong_edge_levels(grey: np.ndarray, gx: np.ndarray, gy: np.ndarray,
-                       levels: int) -> np.ndarray:
+                       halvings: list[np.ndarray], levels: int) -> np.ndarray:
     """Strongest-edge derivatives at the working scale and ``levels`` halvings of it.
 
     Parameters
@@ -160,8 +160,11 @@ def strong_edge_levels(grey: np.ndarray, gx: np.ndarray, gy: np.ndarray,
         Working-image luminance, grey levels 0-255.
     gx, gy : ndarray of float32, shape (H, W)
         Its Sobel 3x3 derivatives (reused, not recomputed).
+    halvings : list of ndarray of float32
+        Its successive pyrDown halvings (:meth:`ImageContext.halvings`), at most ``levels``;
+        fewer when the image is too small to halve further.
     levels : int
-        Number of pyrDown halvings after the working scale.
+        Number of halved scales to report.
 
     Returns
     -------
@@ -169,18 +172,16 @@ def strong_edge_levels(grey: np.ndarray, gx: np.ndarray, gy: np.ndarray,
         Per scale, the ``EDGE_QUANTILE`` quantile of the absolute derivative along 0, 90, 45
         and 135 degrees (Sobel for the first two, a diagonal central difference for the
         others), divided by 2**scale so every row is in grey levels per working pixel.
-        Scales where the image has shrunk below 3 px repeat the previous row.
+        Scales missing from ``halvings`` repeat the previous row.
     """
     out = np.empty((levels + 1, 4))
-    im, dx, dy = grey, gx, gy
     for i in range(levels + 1):
-        if i and min(im.shape) >= 6:
-            im = cv2.pyrDown(im)
-            dx = cv2.Sobel(im, cv2.CV_32F, 1, 0, ksize=3)
-            dy = cv2.Sobel(im, cv2.CV_32F, 0, 1, ksize=3)
-        elif i:
+        if i > len(halvings):
             out[i] = out[i - 1]
             continue
+        im = grey if i == 0 else halvings[i - 1]
+        dx = gx if i == 0 else cv2.Sobel(im, cv2.CV_32F, 1, 0, ksize=3)
+        dy = gy if i == 0 else cv2.Sobel(im, cv2.CV_32F, 0, 1, ksize=3)
         derivs = (dx, dy, *(cv2.filter2D(im, cv2.CV_32F, k) for k in _DIAGONALS))
         out[i] = _top_quantiles(derivs, whole=i == 0) / 2**i + 1e-3
     return out
@@ -241,7 +242,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     )
     gx, gy, mag = ctx.gradients
     tiles = np.log10(1.0 + grid_means(lap * lap, TILE_GRID)).ravel()
-    half = cv2.pyrDown(ctx.grey_f) if min(ctx.grey.shape) >= 4 else ctx.grey_f
+    half = next(iter(ctx.halvings(1, min_side=4)), ctx.grey_f)
     half_var = _var(cv2.Laplacian(half, cv2.CV_32F, ksize=1))
     return {
         "blur_laplacian_var": lap_var,
@@ -256,6 +257,8 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "blur_scale_ratio": float(np.log10((lap_var + 1e-3) / (half_var + 1e-3))),
         "blur_coherence": coherence(gx, gy),
         "blur_directional_ratio": directional_ratio(ctx.grey_f),
-        **edge_ratios(strong_edge_levels(ctx.grey_f, gx, gy, len(EDGE_LEVELS))),
+        **edge_ratios(strong_edge_levels(ctx.grey_f, gx, gy,
+                                         ctx.halvings(len(EDGE_LEVELS), min_side=6),
+                                         len(EDGE_LEVELS))),
         "blur_repeat_share": repeat_share(ctx.native_grey),
     }

@@ -68,10 +68,10 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     """Natural-scene statistics of one image."""
     m = mscn(ctx.grey_f)
     var, kurt, skew = _moments(m)
-    half_grey = cv2.pyrDown(ctx.grey_f) if min(ctx.grey.shape) >= 8 else ctx.grey_f
+    levels = ctx.halvings(2, min_side=8)  # images too small to halve keep their size
+    half_grey = levels[0] if levels else ctx.grey_f
     mh = mscn(half_grey)
-    quarter_grey = cv2.pyrDown(half_grey) if min(half_grey.shape) >= 8 else half_grey
-    mq = mscn(quarter_grey)
+    mq = mscn(levels[1] if len(levels) > 1 else half_grey)
     return {
         "nss_mscn_var": var,
         "nss_mscn_kurtosis": kurt,

@@ -43,7 +43,7 @@ COLUMNS = (
            "Largest excess of one row's summed vertical-derivative magnitude (horizontal "
            "edges) over the running median of the 9 rows around it, divided by the mean row "
            "sum: the top and bottom borders of a pasted patch stand out even when they cover "
-           "only part of the row; 0-2 on most photos."),
+           "only part of the row; median about 1 on photos."),
     Column("occlusion_col_edge_prominence", "ratio", "[0, ~20]", "higher",
            "The same for columns and horizontal derivatives (vertical edges: left and right "
            "borders of a patch)."),

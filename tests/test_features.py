@@ -3,6 +3,7 @@ real degradations of real photos."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import featrisk.io
 from featrisk import degrade
 from featrisk.schema import FEATURE_COLUMNS, feature_docs
 
+#: The module featrisk.extract (the package attribute of that name is the function).
+EXTRACT_MODULE = sys.modules["featrisk.extract"]
 SCHEMA_FILE = Path(__file__).parent / "data" / "feature_columns_v2.txt"
 
 
@@ -80,6 +83,41 @@ def test_bad_rows_do_not_disturb_good_ones(tmp_path: Path, photo_paths: list[Pat
     assert mixed.loc[1, list(FEATURE_COLUMNS)].isna().all()
     assert "not an image" in mixed.loc[1, "error"] and "file not found" in mixed.loc[2, "error"]
     pd.testing.assert_frame_equal(mixed.iloc[[0, 3]].reset_index(drop=True), alone)
+
+
+@pytest.mark.parametrize(("images", "nbytes"), [(1, 10**12), (3, 10**12), (128, 1)],
+                         ids=["one-image", "three-images", "byte-budget"])
+def test_batch_limits_do_not_change_values(monkeypatch: pytest.MonkeyPatch,
+                                           photo_paths: list[Path], images: int,
+                                           nbytes: int) -> None:
+    paths = photo_paths * 3
+    whole = featrisk.extract(paths)
+    monkeypatch.setattr(EXTRACT_MODULE, "BATCH_IMAGES", images)
+    monkeypatch.setattr(EXTRACT_MODULE, "BATCH_BYTES", nbytes)
+    pd.testing.assert_frame_equal(featrisk.extract(paths), whole)
+
+
+def test_family_failing_on_one_image_fails_only_its_row(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path,
+                                                         photo_paths: list[Path]) -> None:
+    from featrisk.features import color
+
+    odd = write_rgb(tmp_path / "odd.png", cv2.resize(photo("coffee"), (97, 61)))
+    real = color.compute
+
+    def fussy(ctx):  # noqa: ANN001, ANN202 - a family that fails on one image size only
+        if ctx.native_rgb.shape[:2] == (61, 97):
+            raise cv2.error("synthetic failure")
+        return real(ctx)
+
+    paths = [photo_paths[0], odd, photo_paths[1]]
+    alone = featrisk.extract([photo_paths[0], photo_paths[1]])
+    monkeypatch.setattr(color, "compute", fussy)
+    mixed = featrisk.extract(paths)
+    assert mixed["error"].notna().tolist() == [False, True, False]
+    assert str(odd) in mixed.loc[1, "error"] and "feature computation failed" in mixed.loc[1, "error"]
+    assert mixed.loc[1, list(FEATURE_COLUMNS)].isna().all()
+    pd.testing.assert_frame_equal(mixed.iloc[[0, 2]].reset_index(drop=True), alone)
 
 
 @pytest.mark.parametrize(

@@ -233,7 +233,9 @@ def extract(
 
     Each file is read and decoded once; every feature family then reads that one array
     (see :mod:`featrisk.features` for the families and :func:`featrisk.feature_docs` for
-    every column's unit, range and direction).
+    every column's unit, range and direction). Images are processed in batches of at most
+    128 images and about 64 MB of decoded arrays, family by family (see
+    :func:`extract_rows`); the values are those of each image on its own.
 
     Parameters
     ----------

@@ -15,6 +15,7 @@ and shared by every family.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -183,6 +184,12 @@ class ImageContext:
 def grid_means(values: np.ndarray, cells: int) -> np.ndarray:
     """Mean of ``values`` over a cells x cells grid (area-weighted), float64.
 
+    The grid of ``cv2.resize(..., INTER_AREA)``: cell edges at fractional pixel positions,
+    pixels cut by an edge counted by the share inside the cell. Computed as two small
+    matrix products in float64 (:func:`area_weights`), about five times faster than the
+    resize on a 224 x 299 working image and exact where OpenCV rounds in float32 (the two
+    agree to about 1e-7 relative).
+
     Parameters
     ----------
     values : ndarray, shape (H, W)
@@ -195,10 +202,24 @@ def grid_means(values: np.ndarray, cells: int) -> np.ndarray:
     ndarray, shape (min(cells, H), min(cells, W))
     """
     h, w = values.shape
-    size = (min(cells, w), min(cells, h))
-    return cv2.resize(values.astype(np.float32), size, interpolation=cv2.INTER_AREA).astype(
-        np.float64
-    )
+    return area_weights(h, cells) @ values.astype(np.float64) @ area_weights(w, cells).T
+
+
+@functools.lru_cache(maxsize=512)
+def area_weights(n: int, cells: int) -> np.ndarray:
+    """Weights that average ``n`` pixels into ``min(cells, n)`` equal cells, shape (m, n).
+
+    Row j holds the share of each pixel i inside cell j (edges at j * n / m), divided by
+    the cell width, so each row sums to 1. Read-only (cached).
+    """
+    m = min(cells, n)
+    width = n / m
+    edges = np.arange(m + 1) * width
+    pixel = np.arange(n)[None, :]
+    inside = np.minimum(edges[1:, None], pixel + 1) - np.maximum(edges[:-1, None], pixel)
+    weights = np.clip(inside, 0.0, None) / width
+    weights.setflags(write=False)
+    return weights
 
 
 def percentiles_from_hist(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:

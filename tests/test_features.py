@@ -279,3 +279,21 @@ def test_fast_quantiles_equal_numpy_partition_on_real_derivatives(name: str) -> 
             assert quantile(flat, q) == expected  # NumPy path (1-D input)
             if values is gx:
                 assert quantile_of_whole(values, q, 4 * 255 + 1) == expected
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+@pytest.mark.parametrize("shape", [(224, 299), (224, 448), (32, 32), (17, 300), (5, 7)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+def test_grid_means_equal_opencv_area_resize(name: str, shape: tuple[int, int]) -> None:
+    from featrisk.features._base import grid_means
+
+    grey = cv2.cvtColor(photo(name), cv2.COLOR_RGB2GRAY)
+    grey = cv2.resize(grey, shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
+    lap = cv2.Laplacian(grey, cv2.CV_32F, ksize=1)
+    for values in (grey, lap * lap):
+        for cells in (4, 8, 16):
+            size = (min(cells, shape[1]), min(cells, shape[0]))
+            expected = cv2.resize(values, size, interpolation=cv2.INTER_AREA).astype(np.float64)
+            got = grid_means(values, cells)
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4 * values.max())

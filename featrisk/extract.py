@@ -155,15 +155,16 @@ def _extract_chunk(paths: Sequence[str], max_pixels: int) -> list[dict[str, obje
 
 
 def _chunks(paths: list[str], workers: int) -> list[list[str]]:
-    """Split ``paths`` into tasks: about four per worker, 8 to :data:`CHUNK` images each."""
-    size = max(8, min(CHUNK, math.ceil(len(paths) / (4 * max(1, workers)))))
+    """Split ``paths`` into tasks: about four per worker, 8 to :data:`CHUNK` images each.
+
+    One worker takes :data:`CHUNK` images at a time.
+    """
+    size = CHUNK if workers == 1 else max(8, min(CHUNK, math.ceil(len(paths) / (4 * workers))))
     return [paths[i : i + size] for i in range(0, len(paths), size)]
 
 
 def _rows(paths: list[str], n_jobs: int, max_pixels: int) -> Iterator[list[dict[str, object]]]:
-    workers = (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
-    chunks = _chunks(paths, workers) if n_jobs != 1 else [
-        paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    chunks = _chunks(paths, (os.cpu_count() or 1) if n_jobs < 0 else n_jobs)
     if n_jobs == 1 or len(chunks) <= 1:
         with single_threaded():
             for chunk in chunks:
@@ -194,8 +195,7 @@ def _dask_client(n_jobs: int):  # -> (Client, LocalCluster | None)
 def _dask_rows(paths: list[str], n_jobs: int, max_pixels: int) -> Iterator[list[dict[str, object]]]:
     """Chunks of rows computed on a dask cluster, yielded in input order."""
     client, cluster = _dask_client(n_jobs)
-    workers = len(client.scheduler_info().get("workers", {})) or 1
-    chunks = _chunks(paths, workers)
+    chunks = _chunks(paths, len(client.scheduler_info().get("workers", {})) or 1)
     try:
         futures = client.map(_extract_chunk, chunks, max_pixels=max_pixels, pure=False)
         for future in futures:

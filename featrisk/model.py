@@ -270,8 +270,8 @@ class RiskModel:
         2-core machine (direct model, whole fit with its 5-fold early stopping): on 7,500
         ImageNet rows 3.30 s with one thread against 2.14 s with two on a quiet machine, but
         3.52 s against 6.83 s while another process kept one core busy; on 16,000 CIFAR rows
-        12.1 s against 9.2 s quiet and 13.5 s against 26.4 s busy. Two threads save about a
-        third on an idle machine and double the time on a shared one.
+        12.1 s against 9.2 s quiet and 13.5 s against 26.4 s busy. Two threads save a quarter
+        to a third on an idle machine and double the time on a shared one.
     params : dict, optional
         Further LightGBM parameters, passed as given.
     features : list of str, optional

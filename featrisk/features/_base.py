@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import cv2
 import numpy as np
@@ -62,26 +62,20 @@ class Column:
     doc: str
 
 
-_T = TypeVar("_T")
-
-
-class view(Generic[_T]):  # noqa: N801 - used as a decorator, like functools.cached_property
+class view:  # noqa: N801 - used as a decorator, like functools.cached_property
     """A derived view computed on first access and stored on the instance.
 
-    ``functools.cached_property`` without its lock (Python 3.11 takes an ``RLock`` on every
-    first access, about 3.5 µs each, 40 µs per 32 px image over a dozen views). An
-    :class:`ImageContext` belongs to one thread, so the lock buys nothing. Once computed,
-    the value sits in the instance ``__dict__`` and attribute lookup no longer reaches
-    this descriptor.
+    ``functools.cached_property`` without its lock: Python 3.11 takes an ``RLock`` on every
+    first access (about 3.6 µs each under cProfile, 12 per image). An :class:`ImageContext`
+    belongs to one thread, so the lock buys nothing; without it, extracting 500 CIFAR files
+    went from a median of about 1,083 to 1,100 images/s. Once computed, the value sits in
+    the instance ``__dict__`` and attribute lookup no longer reaches this descriptor.
     """
 
-    def __init__(self, func: Callable[[Any], _T]) -> None:
+    def __init__(self, func: Callable[[Any], Any]) -> None:
         self.func = func
         self.name = func.__name__
         self.__doc__ = func.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -215,9 +209,9 @@ def grid_means(values: np.ndarray, cells: int) -> np.ndarray:
 
     The grid of ``cv2.resize(..., INTER_AREA)``: cell edges at fractional pixel positions,
     pixels cut by an edge counted by the share inside the cell. Computed as two small
-    matrix products in float64 (:func:`area_weights`), about five times faster than the
-    resize on a 224 x 299 working image and exact where OpenCV rounds in float32 (the two
-    agree to about 1e-7 relative).
+    matrix products in float64 (:func:`area_weights`): 24-35 µs against 200-220 µs for the
+    resize on a 224 x 299 map, and exact where OpenCV rounds in float32 (the two agree to
+    within about 1e-6 relative).
 
     Parameters
     ----------

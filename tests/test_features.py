@@ -20,13 +20,13 @@ from featrisk.schema import FEATURE_COLUMNS, feature_docs
 
 #: The module featrisk.extract (the package attribute of that name is the function).
 EXTRACT_MODULE = sys.modules["featrisk.extract"]
-SCHEMA_FILE = Path(__file__).parent / "data" / "feature_columns_v2.txt"
+SCHEMA_FILE = Path(__file__).parent / "data" / "feature_columns_v3.txt"
 
 
 def test_schema_snapshot() -> None:
     pinned = SCHEMA_FILE.read_text().split()
     assert list(FEATURE_COLUMNS) == pinned, "a column changed: bump SCHEMA_VERSION and the snapshot"
-    assert featrisk.SCHEMA_VERSION == "2"
+    assert featrisk.SCHEMA_VERSION == "3"
 
 
 def test_every_column_documented() -> None:
@@ -234,6 +234,45 @@ def test_patch_borders_raise_edge_prominence(degraded_tables, name: str) -> None
     # quarter of the image or more always stands out against the clean photo
     values = degraded_tables[(name, "flat_patch")]["occlusion_edge_prominence"].to_numpy()
     assert (values[4:] > 1.3 * values[0]).all(), np.round(values, 3)
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+@pytest.mark.parametrize("fill", ["flat", "texture", "image"])
+def test_patch_share_grows_with_the_covered_area(tmp_path: Path, name: str, fill: str) -> None:
+    # full-size photos, so the working image is a resize: flat patches read close to their
+    # area; noise-like texture and pieces of the photo itself, whose borders are no sharper
+    # than their insides in places, only rise above the clean photo
+    rgb = photo(name)
+    h, w = rgb.shape[:2]
+    rng = np.random.default_rng(0)
+    cover = {"flat": np.full_like(rgb, 200),
+             "texture": rng.integers(0, 256, rgb.shape).astype(np.uint8),
+             "image": rgb[::-1, ::-1].copy()}[fill]
+    paths = []
+    for share in (0.0, 0.05, 0.15, 0.3):
+        ph, pw = int(h * np.sqrt(share)), int(w * np.sqrt(share))
+        img = rgb.copy()
+        top, left = (h - ph) // 3, (w - pw) // 2
+        img[top : top + ph, left : left + pw] = cover[top : top + ph, left : left + pw]
+        paths.append(write_rgb(tmp_path / f"{share}.png", img))
+    values = featrisk.extract(paths)["occlusion_patch_share"].to_numpy()
+    assert values[-1] > values[0], np.round(values, 3)
+    if fill == "flat":
+        assert (np.diff(values) > 0).all(), np.round(values, 3)
+        assert 0.1 <= values[-1] <= 0.4, np.round(values, 3)
+
+
+def test_patch_borders_on_a_drawn_rectangle() -> None:
+    from featrisk.features.occlusion import patch_borders, two_longest_runs
+
+    grey = np.full((100, 200), 100, np.uint8)
+    grey[20:60, 50:150] = 160  # 40 x 100 px: a fifth of the area
+    share, straight = patch_borders(grey)
+    assert share == pytest.approx(0.2, abs=0.01)
+    assert straight == pytest.approx(0.5, abs=0.01)
+    assert patch_borders(np.full((100, 200), 100, np.uint8)) == (0.0, 0.0)
+    assert patch_borders(cv2.GaussianBlur(grey, (0, 0), 3)) == (0.0, 0.0)  # soft edges
+    assert two_longest_runs(np.array([[1, 1, 0, 1], [1, 1, 1, 0]], bool)) == (3, 2)
 
 
 @pytest.mark.parametrize("name", PHOTOS)

@@ -23,6 +23,14 @@ DARK_MEAN, BRIGHT_MEAN = 20.0, 235.0
 TILES, TILE_STD = 8, 3.0
 #: Rows (or columns) in the running-median baseline of the edge profile.
 PROFILE_WINDOW = 9
+#: Smallest luminance step (grey levels) across a pasted patch's border.
+PATCH_STEP = 12
+#: A border step must be at least this many times the steps just before and after it: a
+#: pasted border is one pixel sharp at native resolution (two once resized), natural edges
+#: spread over more.
+PATCH_SHARPNESS = 2
+#: Gaps of up to this many pixels less one are closed along a border before measuring it.
+PATCH_GAP = 5
 
 COLUMNS = (
     Column("occlusion_flat_region_share", "share", "[0, 1]", "higher",
@@ -49,6 +57,17 @@ COLUMNS = (
            "borders of a patch)."),
     Column("occlusion_edge_prominence", "ratio", "[0, ~20]", "higher",
            "The larger of the row and column prominences."),
+    Column("occlusion_patch_share", "share", "[0, 1]", "higher",
+           "Area share of a pasted rectangular patch as its straight borders imply: mean length "
+           "of the two longest sharp horizontal borders over the width, times that of the two "
+           "longest vertical ones over the height. A sharp border is a run of one-pixel steps "
+           "of at least 12 grey levels, twice the steps just before and after (two-pixel "
+           "steps when the working image is a resize, which spreads borders). Reads flat and "
+           "contrasting patches best; a patch of noise-like texture barely shows (its borders "
+           "are no sharper than its inside)."),
+    Column("occlusion_straight_border", "share", "[0, 1]", "higher",
+           "Length of the longest sharp horizontal or vertical border (as in "
+           "occlusion_patch_share) over the width or height it runs along."),
 )
 
 
@@ -110,6 +129,74 @@ def profile_prominence(deriv: np.ndarray, axis: int) -> float:
     return float(resid[2:-2].max() / (mean + 1e-6))
 
 
+def two_longest_runs(mask: np.ndarray, *, apart: int = 1) -> tuple[int, int]:
+    """Longest run of True along a row of a 2-D boolean array, and the longest on a row at
+    least ``apart`` rows away from it (so that one border marked on adjacent rows counts once).
+
+    Returns
+    -------
+    tuple of int
+        Lengths in px (0 where there is no such run).
+    """
+    h, w = mask.shape
+    padded = np.zeros((h, w + 1), dtype=bool)  # a False column ends every row's last run
+    padded[:, :w] = mask
+    flat = padded.ravel()
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    if flat[0]:
+        change = np.concatenate(([0], change))
+    if change.size == 0:
+        return 0, 0
+    starts = change[0::2]
+    lengths = change[1::2] - starts
+    rows = starts // (w + 1)
+    best = int(lengths.argmax())
+    others = lengths[np.abs(rows - rows[best]) >= apart]
+    return int(lengths[best]), int(others.max()) if others.size else 0
+
+
+def sharp_borders(grey: np.ndarray, span: int = 1) -> np.ndarray:
+    """Sharp straight luminance steps across rows of a uint8 image.
+
+    Parameters
+    ----------
+    grey : ndarray of uint8, shape (H, W), H > 3 * span
+    span : int, default 1
+        Rows a step is taken over: 1 at native resolution, where a pasted border is one
+        pixel sharp; 2 on a resized image, where resampling spreads it over two.
+
+    Returns
+    -------
+    ndarray of bool, shape (H - span, W)
+        True where the step from row i to row i + span is at least :data:`PATCH_STEP` grey
+        levels and :data:`PATCH_SHARPNESS` times the steps of the same span just before and
+        after it, after closing gaps shorter than :data:`PATCH_GAP` px along the row.
+    """
+    step = cv2.absdiff(grey[span:], grey[:-span])
+    ends = np.zeros((2 * span + 1, 1), np.uint8)
+    ends[0] = ends[-1] = 1
+    around = cv2.dilate(step, ends, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    sharp = (step >= PATCH_STEP) & (around <= step // PATCH_SHARPNESS)
+    kernel = np.ones((1, PATCH_GAP), np.uint8)
+    return cv2.morphologyEx(sharp.view(np.uint8), cv2.MORPH_CLOSE, kernel).view(bool)
+
+
+def patch_borders(grey: np.ndarray, span: int = 1) -> tuple[float, float]:
+    """Implied patch area share and longest straight border share, both in [0, 1].
+
+    The two longest horizontal borders (on rows at least ``span`` apart) give the patch's
+    width, the two longest vertical ones its height (see :func:`sharp_borders` for
+    ``span``); 0 for images under ``3 * span + 1`` px on a side.
+    """
+    h, w = grey.shape
+    if min(h, w) <= 3 * span:
+        return 0.0, 0.0
+    a1, a2 = two_longest_runs(sharp_borders(grey, span), apart=span)  # horizontal borders
+    d1, d2 = two_longest_runs(sharp_borders(np.ascontiguousarray(grey.T), span), apart=span)
+    share = (a1 + a2) / (2.0 * w) * (d1 + d2) / (2.0 * h)
+    return share, max(a1 / w, d1 / h)
+
+
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Occlusion heuristics of one image."""
     cell_std = grid_means(ctx.local_std, CELLS)
@@ -121,6 +208,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
     gx, gy, mag = ctx.gradients
     rows = profile_prominence(np.abs(gy), 1)
     cols = profile_prominence(np.abs(gx), 0)
+    patch_share, straight = patch_borders(ctx.grey, 1 if ctx.rgb is ctx.native_rgb else 2)
     return {
         "occlusion_flat_region_share": largest_region_share(flat),
         "occlusion_textureless_tile_share": float((tile_std < TILE_STD).mean()),
@@ -131,4 +219,6 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "occlusion_row_edge_prominence": rows,
         "occlusion_col_edge_prominence": cols,
         "occlusion_edge_prominence": max(rows, cols),
+        "occlusion_patch_share": patch_share,
+        "occlusion_straight_border": straight,
     }

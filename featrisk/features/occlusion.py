@@ -8,6 +8,8 @@ over the lens, a black bar or a blown-out patch shows as one large flat connecte
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -155,30 +157,42 @@ def two_longest_runs(mask: np.ndarray, *, apart: int = 1) -> tuple[int, int]:
     return int(lengths[best]), int(others.max()) if others.size else 0
 
 
-def sharp_borders(grey: np.ndarray, span: int = 1) -> np.ndarray:
-    """Sharp straight luminance steps across rows of a uint8 image.
+def sharp_borders(grey: np.ndarray, span: int = 1, *, axis: int = 0) -> np.ndarray:
+    """Sharp straight luminance steps across the rows (or columns) of a uint8 image.
 
     Parameters
     ----------
-    grey : ndarray of uint8, shape (H, W), H > 3 * span
+    grey : ndarray of uint8, shape (H, W), with more than ``3 * span`` lines along ``axis``
     span : int, default 1
-        Rows a step is taken over: 1 at native resolution, where a pasted border is one
+        Lines a step is taken over: 1 at native resolution, where a pasted border is one
         pixel sharp; 2 on a resized image, where resampling spreads it over two.
+    axis : {0, 1}, default 0
+        0: steps from row to row (horizontal borders); 1: from column to column (vertical).
 
     Returns
     -------
-    ndarray of bool, shape (H - span, W)
-        True where the step from row i to row i + span is at least :data:`PATCH_STEP` grey
+    ndarray of bool, shape (H - span, W) for axis 0, (H, W - span) for axis 1
+        True where the step from line i to line i + span is at least :data:`PATCH_STEP` grey
         levels and :data:`PATCH_SHARPNESS` times the steps of the same span just before and
-        after it, after closing gaps shorter than :data:`PATCH_GAP` px along the row.
+        after it, after closing gaps shorter than :data:`PATCH_GAP` px along the line.
     """
-    step = cv2.absdiff(grey[span:], grey[:-span])
-    ends = np.zeros((2 * span + 1, 1), np.uint8)
-    ends[0] = ends[-1] = 1
+    if axis == 0:
+        step = cv2.absdiff(grey[span:], grey[:-span])
+    else:
+        step = cv2.absdiff(grey[:, span:], grey[:, :-span])
+    ends, gap = _kernels(span, axis)
     around = cv2.dilate(step, ends, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     sharp = (step >= PATCH_STEP) & (around <= step // PATCH_SHARPNESS)
-    kernel = np.ones((1, PATCH_GAP), np.uint8)
-    return cv2.morphologyEx(sharp.view(np.uint8), cv2.MORPH_CLOSE, kernel).view(bool)
+    return cv2.morphologyEx(sharp.view(np.uint8), cv2.MORPH_CLOSE, gap).view(bool)
+
+
+@functools.cache
+def _kernels(span: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Structuring elements of :func:`sharp_borders`: the two lines ``span`` away, the gap."""
+    ends = np.zeros((2 * span + 1, 1), np.uint8)
+    ends[0] = ends[-1] = 1
+    gap = np.ones((1, PATCH_GAP), np.uint8)
+    return (ends, gap) if axis == 0 else (ends.T.copy(), gap.T.copy())
 
 
 def patch_borders(grey: np.ndarray, span: int = 1) -> tuple[float, float]:
@@ -192,7 +206,7 @@ def patch_borders(grey: np.ndarray, span: int = 1) -> tuple[float, float]:
     if min(h, w) <= 3 * span:
         return 0.0, 0.0
     a1, a2 = two_longest_runs(sharp_borders(grey, span), apart=span)  # horizontal borders
-    d1, d2 = two_longest_runs(sharp_borders(np.ascontiguousarray(grey.T), span), apart=span)
+    d1, d2 = two_longest_runs(sharp_borders(grey, span, axis=1).T, apart=span)  # vertical
     share = (a1 + a2) / (2.0 * w) * (d1 + d2) / (2.0 * h)
     return share, max(a1 / w, d1 / h)
 

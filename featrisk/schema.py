@@ -17,10 +17,11 @@ History
     times faster; on the benchmark images ``color_cast_a``, ``_b`` and ``_strength`` moved by
     at most 0.5 Lab units.
 3
-    2 columns added (110 in all): ``occlusion_patch_share`` (the area a pasted rectangle's
-    one-pixel-sharp straight borders imply) and ``occlusion_straight_border`` (the longest
-    such border). On the ImageNet outcome set they raise the degradation estimator's rank
-    correlation with occlusion severity and the risk model's AUROC within occluded images.
+    4 columns added (112 in all): ``occlusion_patch_share`` (the area a pasted rectangle's
+    sharp straight borders imply) and ``occlusion_straight_border`` (the longest such
+    border), which raise the risk model's AUROC within occluded images; and
+    ``blur_motion_extent`` and ``blur_motion_cepstrum`` (the length and depth of the real
+    cepstrum's negative peak, which linear motion blur puts at its length).
 """
 
 from __future__ import annotations

@@ -262,6 +262,28 @@ def test_patch_share_grows_with_the_covered_area(tmp_path: Path, name: str, fill
         assert 0.1 <= values[-1] <= 0.4, np.round(values, 3)
 
 
+@pytest.mark.parametrize("name", PHOTOS)
+def test_motion_extent_reads_the_blur_length(tmp_path: Path, name: str) -> None:
+    # full-size photos: degrade defines motion lengths at a 224 px short side, the working
+    # image's, so the extent x 224 should come out near the lengths it applied
+    rgb = photo(name)
+    paths = [write_rgb(tmp_path / f"{s}.png",
+                       rgb if s == 0 else degrade.apply(rgb, "motion_blur", s, seed=3))
+             for s in range(6)]
+    table = featrisk.extract(paths)
+    extent = table["blur_motion_extent"].to_numpy()[1:] * 224
+    depth = table["blur_motion_cepstrum"].to_numpy()
+    assert (depth[1:] > depth[0]).all(), np.round(depth, 3)
+    assert (np.diff(extent) > 0).all(), np.round(extent, 1)
+    assert np.allclose(extent, degrade.MOTION_LENGTH, rtol=0.25), np.round(extent, 1)
+
+
+def test_motion_cepstrum_skips_small_images() -> None:
+    from featrisk.features.blur import CEPSTRUM_MIN_SIDE, motion_cepstrum
+
+    assert motion_cepstrum(np.zeros((CEPSTRUM_MIN_SIDE - 1, 200), np.uint8)) == (0.0, 0.0)
+
+
 def test_patch_borders_on_a_drawn_rectangle() -> None:
     from featrisk.features.occlusion import patch_borders, two_longest_runs
 

@@ -8,6 +8,8 @@ direction (camera shake, motion).
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -77,6 +79,14 @@ COLUMNS = (
         for level in EDGE_LEVELS
         for stat, what in (("", "mean"), ("_max", "largest"), ("_min", "smallest"))
     ),
+    Column("blur_motion_extent", "share", "[0.02, 0.32]", "higher",
+           "Motion-blur length the cepstrum implies, as a share of the short side: the radius "
+           "of the deepest negative cepstral peak of the central square (linear motion blur "
+           "puts periodic zeros in the spectrum, which show there as a dip at the blur "
+           "length); meaningless when blur_motion_cepstrum is low; 0 under 64 px."),
+    Column("blur_motion_cepstrum", "log-amplitude", "[0, ~0.5]", "higher",
+           "Depth of that negative cepstral peak: about 0.03 on sharp photos, 0.1 or more "
+           "under linear motion blur; 0 under 64 px."),
     Column("blur_repeat_share", "share", "[0, 1]", "higher",
            "Share of adjacent native pixel pairs (horizontal and vertical) with identical "
            "luminance in the central <= 1024 px: pixelation and nearest-neighbour upscaling "
@@ -110,6 +120,63 @@ def hf_share(grey: np.ndarray) -> float:
     power[0, 0] = 0.0
     total = float(power.sum(dtype=np.float64))
     return float(power[_HIGH].sum(dtype=np.float64) / total) if total > 1e-9 else 0.0
+
+
+#: Largest side (px) of the central square whose cepstrum finds motion blur.
+CEPSTRUM_SIZE = 128
+#: Radii searched for the cepstrum's negative peak, as shares of the square's side (the
+#: smallest at least 2 px).
+CEPSTRUM_RADII = (3 / 128, 40 / 128)
+#: Smallest short side (px) given a cepstrum: on 32 px CIFAR-10 images the extent's rank
+#: correlation with motion-blur severity was 0.24 (0.96 on 224 px ImageNet crops).
+CEPSTRUM_MIN_SIDE = 64
+
+
+@functools.cache
+def _cepstrum_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hann window and the flat indices of the searched ring, with their radii (px)."""
+    f = np.fft.fftfreq(n) * n
+    radius = np.hypot(*np.meshgrid(f, f, indexing="ij")).ravel()
+    lo, hi = max(2.0, CEPSTRUM_RADII[0] * n), CEPSTRUM_RADII[1] * n
+    ring = np.flatnonzero((radius >= lo) & (radius <= hi))
+    return _hann2d(n), np.stack([ring, radius[ring]])
+
+
+def motion_cepstrum(grey: np.ndarray) -> tuple[float, float]:
+    """Motion-blur extent and cepstral dip depth of a uint8 image.
+
+    Parameters
+    ----------
+    grey : ndarray of uint8, shape (H, W)
+
+    Returns
+    -------
+    extent : float
+        Radius of the deepest negative peak of the real cepstrum (inverse DFT of the log
+        amplitude spectrum) of the central square, as a share of its side, in
+        [~0.02, ~0.32]; 0 for images under :data:`CEPSTRUM_MIN_SIDE` px.
+    depth : float
+        Minus that peak's value (>= 0 in practice); about 0.03 on sharp photos.
+    """
+    h, w = grey.shape
+    side = min(h, w)
+    if side < CEPSTRUM_MIN_SIDE:
+        return 0.0, 0.0
+    top, left = (h - side) // 2, (w - side) // 2
+    square = grey[top : top + side, left : left + side]
+    n = min(side, CEPSTRUM_SIZE)
+    if n != side:
+        square = cv2.resize(square, (n, n), interpolation=cv2.INTER_AREA)
+    window, ring = _cepstrum_grid(n)
+    small = (square.astype(np.float32) - np.float32(cv2.mean(square)[0])) * window
+    spec = cv2.dft(small, flags=cv2.DFT_COMPLEX_OUTPUT)
+    spec[..., 0] = np.log(cv2.magnitude(spec[..., 0], spec[..., 1]) + np.float32(1e-3))
+    spec[..., 1] = 0.0  # the log amplitude as a complex array: OpenCV's inverse DFT of a
+    #                     one-channel array would read it as packed (CCS) complex values
+    ceps = cv2.dft(spec, flags=cv2.DFT_INVERSE | cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT).ravel()
+    values = ceps[ring[0].astype(np.intp)]
+    i = int(values.argmin())
+    return float(ring[1, i] / n), float(-values[i])
 
 
 def _var(x: np.ndarray) -> float:
@@ -260,5 +327,7 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         **edge_ratios(strong_edge_levels(ctx.grey_f, gx, gy,
                                          ctx.halvings(len(EDGE_LEVELS), min_side=6),
                                          len(EDGE_LEVELS))),
+        **dict(zip(("blur_motion_extent", "blur_motion_cepstrum"), motion_cepstrum(ctx.grey),
+                   strict=True)),
         "blur_repeat_share": repeat_share(ctx.native_grey),
     }

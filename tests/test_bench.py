@@ -119,6 +119,8 @@ def test_heldout_family_never_in_training(demo_bench) -> None:
     assert [r["family"] for r in rows] == ["gaussian_noise", "jpeg"]
     for r in rows:
         assert 0.0 <= r["featrisk"] <= 1.0 and r["n"] > 20
+        low, high = r["featrisk_ci"]  # bootstrap over held-out sources, around the point value
+        assert low <= r["featrisk"] <= high and low < high
     # noise is obvious to image statistics even when no noisy image was in training
     assert rows[0]["featrisk"] > 0.6
 
@@ -196,3 +198,17 @@ def test_skimage_estimator_set_is_disjoint_from_demo_and_labelled(tmp_path) -> N
 
     first = read_image(table["path"][0])
     assert first.rgb.shape == (224, 224, 3)
+
+
+def test_heldout_summary_counts_intervals_against_the_bar() -> None:
+    from featrisk.bench.report_md import _clear_of, _with_ci
+
+    rows = [{"featrisk": 0.70, "featrisk_ci": [0.66, 0.74]},   # wholly above 0.65
+            {"featrisk": 0.66, "featrisk_ci": [0.58, 0.73]},   # at the bar, interval straddles
+            {"featrisk": 0.55, "featrisk_ci": [0.45, 0.64]}]   # wholly below
+    assert _clear_of(rows) == (" (2 of 3 families at 0.65 or more; the interval lies wholly "
+                               "above 0.65 for 1 and wholly below it for 1)")
+    assert _with_ci(rows[2]) == "0.550 [0.450, 0.640]"
+    # reports written before intervals were kept still render
+    assert _clear_of([{"featrisk": 0.7}]) == " (1 of 1 families at 0.65 or more)"
+    assert _with_ci({"featrisk": 0.7}) == "0.700"

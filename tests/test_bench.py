@@ -84,6 +84,12 @@ def test_full_evaluation_on_real_outcomes(demo_bench) -> None:
         assert heading in text
     value = f"{methods['featrisk']['auroc']['value']:.3f}"
     assert value in text
+    # the paired difference to the oracle: same images, same resamples
+    d = res["featrisk_minus_oracle"]
+    assert d["value"] == pytest.approx(methods["featrisk"]["auroc"]["value"]
+                                       - methods["oracle"]["auroc"]["value"])
+    assert d["low"] <= d["value"] <= d["high"]
+    assert "image-only minus oracle AUROC" in text
 
 
 def test_metrics_summary_matches_pointwise(demo_bench) -> None:

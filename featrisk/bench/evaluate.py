@@ -251,6 +251,9 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
         "by_severity": breakdown(error, scores, outcomes, "severity", key).to_dict("records"),
         "importance": importance.reset_index().to_dict("records"),
         "gate": gate_message(table["featrisk"]["auroc"]),
+        "featrisk_minus_oracle": auroc_difference(
+            error, scores["featrisk"].to_numpy(), scores["oracle"].to_numpy(),
+            groups=groups, n_boot=n_boot, seed=seed),
         "hybrid_minus_softmax": auroc_difference(
             error, scores["featrisk_hybrid_stack"].to_numpy(), scores["max_softmax"].to_numpy(),
             groups=groups, n_boot=n_boot, seed=seed),

@@ -93,6 +93,13 @@ def targets(res: dict[str, Any]) -> list[str]:
     if d:
         checks.append((f"hybrid (stack) minus max-softmax AUROC {_ci(d)}: interval excludes zero",
                        d["low"] > 0))
+    d = res.get("featrisk_minus_oracle")
+    if d:
+        where = ("the interval includes zero: not told apart from the oracle"
+                 if d["low"] <= 0 <= d["high"] else
+                 "the interval excludes zero")
+        checks.append((f"image-only minus oracle AUROC {_ci(d)} >= 0 ({where})",
+                       d["value"] >= 0))
     return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
 
 

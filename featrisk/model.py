@@ -275,7 +275,9 @@ class RiskModel:
     params : dict, optional
         Further LightGBM parameters, passed as given.
     features : list of str, optional
-        Feature columns to use (default: all of :data:`featrisk.FEATURE_COLUMNS`).
+        Feature columns to use (default: all of :data:`featrisk.FEATURE_COLUMNS`). An empty
+        list fits on the ``extra`` columns and the degradation estimator's outputs alone;
+        such a model has no atypicality reference.
     degradation : {"default", None}, default "default"
         ``"default"`` adds the outputs of the package's degradation estimator
         (:mod:`featrisk.degradation`: per-family probabilities and a severity estimate,
@@ -698,7 +700,7 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
 def _fit_atypicality(x: np.ndarray, columns: list[str]) -> Atypicality | None:
     """Atypicality reference on the correctly classified training images (None if too few)."""
     ok = np.isfinite(x).all(axis=1)
-    if ok.sum() < ATYP_MIN_IMAGES:
+    if x.shape[1] == 0 or ok.sum() < ATYP_MIN_IMAGES:  # features=[]: nothing to measure
         return None
     return Atypicality().fit(x[ok], columns)
 

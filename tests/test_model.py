@@ -69,6 +69,21 @@ def test_direct_mode_uses_features_only(demo) -> None:
     assert model.feature_names_ == list(featrisk.FEATURE_COLUMNS)
 
 
+def test_estimator_outputs_alone_fit_without_features(demo) -> None:
+    import warnings
+
+    features, outcomes = demo
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero from an empty reference
+        model = featrisk.fit(features, outcomes["correct"].to_numpy(), features=[], cv=3,
+                             groups=outcomes["crop"].to_numpy())
+    assert model.feature_names_ and all(f.startswith("degradation_") for f in model.feature_names_)
+    assert model.atypicality_ is None  # nothing to measure a distance on
+    assert np.isfinite(model.predict_risk(features)).all()
+    # the estimated degradation alone still ranks real failures, out of fold
+    assert model.training_summary_["oof_auroc"] > 0.6, model.training_summary_
+
+
 def test_unfitted_model_raises_clear_error() -> None:
     with pytest.raises(featrisk.NotFittedError, match="call fit"):
         featrisk.RiskModel().predict_risk(pd.DataFrame())

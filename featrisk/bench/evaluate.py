@@ -10,6 +10,8 @@ variants are always on the same side):
   fitted on the training folds' images and their known degradations only (never on
   outcomes, never on a test-fold source), out of fold for the training rows themselves.
 - ``featrisk_direct``: the risk model on the features alone (``degradation=None``).
+- ``featrisk_estimator_only``: the risk model on the degradation estimator's outputs alone
+  (``features=[]``): how much of the image-only signal the estimated degradation carries.
 - ``featrisk_hybrid_lgbm``: the same with the softmax scores as extra inputs (monotone).
 - ``featrisk_hybrid_stack``: a logistic stack of logit(max-softmax) and logit(image-only
   risk), fitted on the training folds' out-of-fold risks (never on its own test fold).
@@ -42,7 +44,7 @@ PROPERTY_COLUMNS = ["exposure_mean", "contrast_rms", "geometry_aspect_ratio",
 SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
 
 #: Methods whose score is a calibrated probability (ECE is reported only for these).
-PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties",
+PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties",
                  "oracle", "max_softmax"}
 
 
@@ -134,7 +136,8 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
     params = {**(model_params or {}), "degradation": None}
     scores = {m: np.full(len(outcomes), np.nan) for m in (
-        "featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
+        "featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm",
+        "featrisk_hybrid_stack",
         "properties", "oracle", "atypicality", "featrisk_plus_atypicality")}
     timing: dict[str, float] = dict.fromkeys(scores, 0.0)
     deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
@@ -155,6 +158,11 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
         direct = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups)
         scores["featrisk_direct"][test] = direct.predict_risk(fte)
         timing["featrisk_direct"] += time.perf_counter() - t
+        t = time.perf_counter()
+        est_only = RiskModel(**params, features=[]).fit(ftr, error[train] == 0, groups=groups,
+                                                       extra=deg_train)
+        scores["featrisk_estimator_only"][test] = est_only.predict_risk(fte, extra=deg_test)
+        timing["featrisk_estimator_only"] += time.perf_counter() - t
         t = time.perf_counter()
         sm_train = pd.concat([deg_train, softmax[train].reset_index(drop=True)], axis=1)
         sm_test = pd.concat([deg_test, softmax[test].reset_index(drop=True)], axis=1)

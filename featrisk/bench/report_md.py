@@ -10,6 +10,7 @@ from typing import Any
 LABELS = {
     "featrisk": "featrisk, image only (headline; degradation-aware, the default)",
     "featrisk_direct": "featrisk, image only, features alone (degradation=None)",
+    "featrisk_estimator_only": "featrisk, image only, degradation estimator outputs alone (features=[])",
     "featrisk_hybrid_stack": "featrisk hybrid: logistic stack of image risk + max-softmax",
     "featrisk_hybrid_lgbm": "featrisk hybrid: LightGBM on features + softmax scores",
     "max_softmax": "classifier max-softmax (1 - p_max)",

@@ -127,6 +127,16 @@ def weaknesses(res: dict[str, Any]) -> list[str]:
         lines.append("- Within every degradation family featrisk ranks at least as well as the "
                      "oracle.")
     m = res["methods"]
+    if "featrisk_estimator_only" in m:
+        est, full = (m[k]["auroc"]["value"] for k in ("featrisk_estimator_only", "featrisk"))
+        share = (est - 0.5) / (full - 0.5) if full > 0.5 else float("nan")
+        lines.append(
+            f"- The degradation estimator's outputs alone give AUROC {est:.3f}, against "
+            f"{full:.3f} with every feature beside them ({share:.0%} of image-only featrisk's "
+            "AUROC above chance)" + (
+                ": the risk model's signal is almost all in what the estimator says went "
+                "wrong and how badly, so a better image-only score needs better degradation "
+                "estimates more than a different risk model." if share >= 0.95 else "."))
     lines.append(
         f"- The classifier's own max-softmax ({m['max_softmax']['auroc']['value']:.3f}) "
         f"{'beats' if m['max_softmax']['auroc']['value'] > m['featrisk']['auroc']['value'] else 'trails'} "

@@ -136,7 +136,7 @@ def weaknesses(res: dict[str, Any]) -> list[str]:
             "AUROC above chance)" + (
                 ": the risk model's signal is almost all in what the estimator says went "
                 "wrong and how badly, so a better image-only score needs better degradation "
-                "estimates more than a different risk model." if share >= 0.95 else "."))
+                "estimates more than a different risk model." if share >= 0.97 else "."))
     lines.append(
         f"- The classifier's own max-softmax ({m['max_softmax']['auroc']['value']:.3f}) "
         f"{'beats' if m['max_softmax']['auroc']['value'] > m['featrisk']['auroc']['value'] else 'trails'} "

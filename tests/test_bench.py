@@ -126,6 +126,9 @@ def test_heldout_family_never_in_training(demo_bench) -> None:
     for r in rows:
         assert 0.0 <= r["featrisk"] <= 1.0 and r["n"] > 20
         low, high = r["featrisk_ci"]  # bootstrap over held-out sources, around the point value
+        # every source is scored once: all of the family's images and all clean ones
+        deg = outcomes["degradation"]
+        assert r["n"] == int(((deg == r["family"]) | (deg == "none")).sum())
         assert low <= r["featrisk"] <= high and low < high
     # noise is obvious to image statistics even when no noisy image was in training
     assert rows[0]["featrisk"] > 0.6

@@ -214,9 +214,10 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
             has_blend = all(b is not None for b in blend)
             out += ["### Degradations never seen in training (leave one family out)", "",
                     "Estimator and risk model fitted without any image of the family; scored on "
-                    "held-out sources' images of that family plus their clean images. "
-                    "The featrisk column gives the 95% bootstrap interval over held-out "
-                    "sources where it was computed. "
+                    "held-out sources' images of that family plus their clean images (the "
+                    "sources split in two halves, each scored by models fitted on the other, "
+                    "so every source is scored once). The featrisk column gives the 95% "
+                    "bootstrap interval over sources where it was computed. "
                     f"Mean AUROC over families: featrisk {mean:.3f}{_clear_of(rows)}"
                     + (f"; featrisk + atypicality {sum(blend) / len(blend):.3f} "
                        f"({sum(b >= 0.65 for b in blend)} of {len(blend)} families at 0.65 or "

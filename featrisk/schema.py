@@ -19,7 +19,7 @@ History
 3
     4 columns added (112 in all): ``occlusion_patch_share`` (the area a pasted rectangle's
     sharp straight borders imply) and ``occlusion_straight_border`` (the longest such
-    border), which raise the risk model's AUROC within occluded images; and
+    border); and
     ``blur_motion_extent`` and ``blur_motion_cepstrum`` (the length and depth of the real
     cepstrum's negative peak, which linear motion blur puts at its length).
 """

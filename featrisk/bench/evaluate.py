@@ -44,8 +44,8 @@ PROPERTY_COLUMNS = ["exposure_mean", "contrast_rms", "geometry_aspect_ratio",
 SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
 
 #: Methods whose score is a calibrated probability (ECE is reported only for these).
-PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties",
-                 "oracle", "max_softmax"}
+PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm",
+                 "featrisk_hybrid_stack", "properties", "oracle", "max_softmax"}
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -137,8 +137,8 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
     params = {**(model_params or {}), "degradation": None}
     scores = {m: np.full(len(outcomes), np.nan) for m in (
         "featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm",
-        "featrisk_hybrid_stack",
-        "properties", "oracle", "atypicality", "featrisk_plus_atypicality")}
+        "featrisk_hybrid_stack", "properties", "oracle", "atypicality",
+        "featrisk_plus_atypicality")}
     timing: dict[str, float] = dict.fromkeys(scores, 0.0)
     deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
     for k in range(folds):

@@ -151,11 +151,11 @@ def _with_ci(row: dict) -> str:
     return f"{row['featrisk']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
-def _clear_of(rows: list[dict], bar: float = 0.65) -> str:
-    """How many held-out families' featrisk AUROC sits at ``bar`` or above, and how many of
-    their intervals lie wholly above or below it (empty without intervals)."""
-    at = sum(r["featrisk"] >= bar for r in rows)
-    cis = [r.get("featrisk_ci") for r in rows]
+def _clear_of(rows: list[dict], bar: float = 0.65, key: str = "featrisk") -> str:
+    """How many held-out families' AUROC under ``key`` sits at ``bar`` or above, and how many
+    of their intervals (``<key>_ci``) lie wholly above or below it (left out without them)."""
+    at = sum(r[key] >= bar for r in rows)
+    cis = [r.get(f"{key}_ci") for r in rows]
     if not all(cis):
         return f" ({at} of {len(rows)} families at {bar} or more)"
     above = sum(ci[0] >= bar for ci in cis)
@@ -219,9 +219,9 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
                     "so every source is scored once). The featrisk column gives the 95% "
                     "bootstrap interval over sources where it was computed. "
                     f"Mean AUROC over families: featrisk {mean:.3f}{_clear_of(rows)}"
-                    + (f"; featrisk + atypicality {sum(blend) / len(blend):.3f} "
-                       f"({sum(b >= 0.65 for b in blend)} of {len(blend)} families at 0.65 or "
-                       "more)" if has_blend else "") + ".", ""]
+                    + (f"; featrisk + atypicality {sum(blend) / len(blend):.3f}"
+                       f"{_clear_of(rows, key='featrisk_plus_atypicality')}"
+                       if has_blend else "") + ".", ""]
             if has_blend:
                 out += ["Atypicality needs no classifier output and no degradation label: it is "
                         "the distance of an image's statistics from those of the training images "

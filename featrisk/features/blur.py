@@ -99,6 +99,11 @@ def _hann2d(n: int) -> np.ndarray:
     return np.outer(w, w)
 
 
+def _centred_windowed(image: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """A spectrum's input: the image as float32 minus its mean, times the window."""
+    return (image.astype(np.float32) - np.float32(cv2.mean(image)[0])) * window
+
+
 _WINDOW = _hann2d(SPECTRUM_SIZE)
 _FREQ = np.hypot(*np.meshgrid(np.fft.fftfreq(SPECTRUM_SIZE), np.fft.rfftfreq(SPECTRUM_SIZE),
                               indexing="ij"))
@@ -113,8 +118,8 @@ def hf_share(grey: np.ndarray) -> float:
     """
     interp = cv2.INTER_AREA if min(grey.shape) >= SPECTRUM_SIZE else cv2.INTER_LINEAR
     small = cv2.resize(grey, (SPECTRUM_SIZE, SPECTRUM_SIZE), interpolation=interp)
-    small = (small.astype(np.float32) - np.float32(cv2.mean(small)[0])) * _WINDOW
-    spec = cv2.dft(small, flags=cv2.DFT_COMPLEX_OUTPUT)[:, : SPECTRUM_SIZE // 2 + 1]
+    spec = cv2.dft(_centred_windowed(small, _WINDOW),
+                   flags=cv2.DFT_COMPLEX_OUTPUT)[:, : SPECTRUM_SIZE // 2 + 1]
     re, im = spec[..., 0], spec[..., 1]
     power = re * re + im * im
     power[0, 0] = 0.0
@@ -168,9 +173,11 @@ def motion_cepstrum(grey: np.ndarray) -> tuple[float, float]:
     if n != side:
         square = cv2.resize(square, (n, n), interpolation=cv2.INTER_AREA)
     window, ring, radii = _cepstrum_grid(n)
-    small = (square.astype(np.float32) - np.float32(cv2.mean(square)[0])) * window
-    spec = cv2.dft(small, flags=cv2.DFT_COMPLEX_OUTPUT)
-    spec[..., 0] = np.log(cv2.magnitude(spec[..., 0], spec[..., 1]) + np.float32(1e-3))
+    spec = cv2.dft(_centred_windowed(square, window), flags=cv2.DFT_COMPLEX_OUTPUT)
+    re, im = spec[..., 0], spec[..., 1]
+    # numpy, not cv2.magnitude: OpenCV's SIMD path rounds by the memory alignment of the
+    # copies it makes of these strided views, so the depth varied between runs (by 2e-9)
+    spec[..., 0] = np.log(np.sqrt(re * re + im * im) + np.float32(1e-3))
     spec[..., 1] = 0.0  # the log amplitude as a complex array: OpenCV's inverse DFT of a
     #                     one-channel array would read it as packed (CCS) complex values
     ceps = cv2.dft(spec, flags=cv2.DFT_INVERSE | cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT).ravel()

@@ -133,7 +133,10 @@ def jpeg_truncation(data: bytes, im: Image.Image) -> str | None:
     if sos is None:
         return (f"truncated JPEG: the file ends inside its header ({len(data)} bytes), before "
                 "any image data; re-fetch the file")
-    if data.find(b"\xff\xd9", sos) >= 0:
+    # inside the scans every 0xFF byte is followed by 0x00 or a restart marker, so FF D9
+    # after the scan start is the end-of-image marker; most files end with it (checked
+    # first: searching a 150 kB photo's scans costs about 0.1 ms)
+    if (data.endswith(b"\xff\xd9") and len(data) - 2 >= sos) or data.find(b"\xff\xd9", sos) >= 0:
         return None
     hint = "the file ends before its end-of-image marker (an interrupted download or upload)"
     if im.info.get("progressive") or im.info.get("progression"):

@@ -12,10 +12,12 @@ from featrisk.errors import FeatriskError
 from featrisk.extract import as_path_list, extract
 from featrisk.model import RiskModel, risk_table
 from featrisk.persist import load
+from featrisk.profiles import get_profile, profile_of
 
 __all__ = ["default_model_path", "fit", "predict"]
 
-_DEFAULT_MODEL = "default.json"
+#: Shipped default model file per extraction profile (:mod:`featrisk.profiles`).
+DEFAULT_MODELS = {"default": "default.json", "fast": "default_fast.json"}
 
 
 def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
@@ -36,26 +38,33 @@ def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
     n_jobs, progress
         Passed to :func:`featrisk.extract` when ``X`` holds paths.
     **params
-        :class:`RiskModel` parameters (``cv``, ``learning_rate``, ``threshold``, ...).
+        :class:`RiskModel` parameters (``cv``, ``learning_rate``, ``threshold``,
+        ``profile``, ...). ``profile`` defaults to the table's (:mod:`featrisk.profiles`).
 
     Returns
     -------
     RiskModel
         Fitted; ``model.training_summary_`` holds its out-of-fold AUROC and calibration error.
     """
-    table = X if isinstance(X, pd.DataFrame) else extract(as_path_list(X), n_jobs=n_jobs,
-                                                           progress=progress)
+    if isinstance(X, pd.DataFrame):
+        table = X
+        params.setdefault("profile", profile_of(X))
+    else:
+        table = extract(as_path_list(X), n_jobs=n_jobs, progress=progress,
+                        profile=params.get("profile", "default"))
     return RiskModel(**params).fit(table, correct, y_true=y_true, y_pred=y_pred, extra=extra,
                                    groups=groups)
 
 
-def default_model_path() -> str:
-    """Path of the default model shipped in the package; raises if this version has none."""
-    ref = resources.files("featrisk") / "models" / _DEFAULT_MODEL
+def default_model_path(profile: str = "default") -> str:
+    """Path of the default model shipped for ``profile``; raises if this version has none."""
+    get_profile(profile)
+    ref = resources.files("featrisk") / "models" / DEFAULT_MODELS[profile]
     if not ref.is_file():
         raise FeatriskError(
-            "no default model is shipped with this featrisk; fit one on your classifier's "
-            "validation outcomes (featrisk.fit(paths, correct)) and pass model=..."
+            f"no default model for profile {profile!r} is shipped with this featrisk; fit one "
+            "on your classifier's validation outcomes (featrisk.fit(paths, correct)) and pass "
+            "model=..."
         )
     return str(ref)
 
@@ -63,7 +72,8 @@ def default_model_path() -> str:
 def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
             extra: pd.DataFrame | None = None, flag_rate: float | None = None,
             target_accuracy: float | None = None, atypicality_threshold: float | None = None,
-            top_reasons: int = 3, n_jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+            top_reasons: int = 3, n_jobs: int = 1, progress: bool = False,
+            profile: str | None = None) -> pd.DataFrame:
     """Risk that the classifier gets each image wrong, with a flag and the reasons.
 
     Parameters
@@ -73,6 +83,7 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     model : RiskModel or path, optional
         A fitted model or a saved model file. ``None`` uses the package's default model,
         which was fitted on one public classifier's outcomes: fit your own for real use.
+        Paths are extracted with the model's profile (:mod:`featrisk.profiles`).
     extra : DataFrame, optional
         The extra columns the model was fitted with (e.g. softmax features).
     flag_rate : float in (0, 1), optional
@@ -86,6 +97,9 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
         against damage the risk model never saw in its training data.
     top_reasons : int, default 3
         Risk-raising features named in ``reasons``.
+    profile : {"default", "fast"}, optional
+        With ``model=None``: the default model of this profile. Defaults to the profile of
+        ``X`` when it is a table, else ``"default"``.
 
     Returns
     -------
@@ -101,15 +115,19 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     if atypicality_threshold is not None and not 0.0 < atypicality_threshold < 1.0:
         raise ValueError(f"atypicality_threshold must be in (0, 1), got {atypicality_threshold}")
     if model is None:
-        model = default_model_path()
+        if profile is None:
+            profile = profile_of(X) if isinstance(X, pd.DataFrame) else "default"
+        model = default_model_path(profile)
     if not isinstance(model, RiskModel):
         model = load(model)
+    if profile is not None and profile != model.profile:
+        raise ValueError(f"profile={profile!r} but the model reads profile {model.profile!r}")
     threshold = None
     if flag_rate is not None or target_accuracy is not None:
         threshold = model.threshold_for(flag_rate=flag_rate, target_accuracy=target_accuracy)
     if atypicality_threshold is not None:
         model._check_atypicality()  # before the extraction, not after it
     if not isinstance(X, pd.DataFrame):
-        X = extract(as_path_list(X), n_jobs=n_jobs, progress=progress)
+        X = extract(as_path_list(X), n_jobs=n_jobs, progress=progress, profile=model.profile)
     return risk_table(model, X, extra=extra, threshold=threshold, top_reasons=top_reasons,
                       atypicality_threshold=atypicality_threshold)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from featrisk.errors import FeatriskError
+from featrisk.profiles import PROFILES, profile_of
 
 EXIT_OK, EXIT_USAGE, EXIT_ERROR, EXIT_EMPTY, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
@@ -29,12 +30,22 @@ class UsageError(Exception):
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV or parquet table, by suffix."""
+    """Read a CSV or parquet table, by suffix.
+
+    A parquet file's ``featrisk_profile`` metadata (written by ``featrisk extract``) is kept
+    in ``attrs["featrisk_profile"]``.
+    """
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"{p}: table not found")
     if p.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(p)
+        import pyarrow.parquet as pq
+
+        table = pd.read_parquet(p)
+        profile = (pq.read_schema(p).metadata or {}).get(b"featrisk_profile")
+        if profile is not None:
+            table.attrs["featrisk_profile"] = profile.decode("utf-8", "replace")
+        return table
     return pd.read_csv(p)
 
 
@@ -86,11 +97,18 @@ def outcomes_kwargs(table: pd.DataFrame, where: str) -> dict[str, object]:
     raise UsageError(f"{where}: needs a 'correct' column or 'y_true' and 'y_pred' columns")
 
 
-def features_for(args: argparse.Namespace, paths: list[str]) -> pd.DataFrame:
+def features_for(args: argparse.Namespace, paths: list[str],
+                 profile: str | None = None) -> pd.DataFrame:
+    """Features of ``paths``: rows of the ``--features`` table, else extracted with ``profile``.
+
+    A table keeps the profile its parquet metadata records; a table that records none (CSV)
+    is taken to have ``profile`` (default ``"default"``).
+    """
     import featrisk
 
     if getattr(args, "features", None):
         table = read_table(args.features)
+        recorded = table.attrs.get("featrisk_profile", profile or "default")
         if "path" in table.columns and paths:
             rows = {}
             for i, p in enumerate(table["path"].astype(str)):
@@ -103,10 +121,12 @@ def features_for(args: argparse.Namespace, paths: list[str]) -> pd.DataFrame:
                                  f"e.g. {missing[0]}")
             table = table.iloc[index].reset_index(drop=True)
         table.attrs["featrisk_schema"] = featrisk.SCHEMA_VERSION
+        table.attrs["featrisk_profile"] = recorded
         return table
     if not paths:
         raise UsageError("no images given")
-    return featrisk.extract(paths, n_jobs=args.n_jobs, progress=not args.quiet)
+    return featrisk.extract(paths, n_jobs=args.n_jobs, progress=not args.quiet,
+                            profile=profile or "default")
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -121,7 +141,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
     try:
         s = extract_to_file(paths, args.out, n_jobs=args.n_jobs, progress=not args.quiet,
-                            chunk_size=args.chunk_size, resume=not args.restart)
+                            chunk_size=args.chunk_size, resume=not args.restart,
+                            profile=args.profile)
     except KeyboardInterrupt:
         print(f"featrisk extract: interrupted; finished chunks are kept in "
               f"{partial_path(args.out)}: run the same command again to resume", file=sys.stderr)
@@ -140,7 +161,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     labels = read_table(args.labels)
     paths = resolve_table_paths(labels, args.labels)
     outcomes = outcomes_kwargs(labels, args.labels)
-    X = features_for(args, paths)
+    X = features_for(args, paths, args.profile)
+    if args.profile is not None and profile_of(X) != args.profile:
+        raise UsageError(f"{args.features} was extracted with profile {profile_of(X)}, not "
+                         f"--profile {args.profile}")
     extra = labels[args.extra].reset_index(drop=True) if args.extra else None
     groups = labels[args.groups].to_numpy() if args.groups else None
     model = featrisk.fit(X, extra=extra, groups=groups, cv=args.cv, **outcomes)
@@ -158,14 +182,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if Path(args.out).exists() and not args.overwrite:
         raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
     paths = collect_paths(args.paths, args.list)
-    if args.features and not paths:
-        X = features_for(args, [])
-    else:
-        if not paths:
-            print("featrisk predict: no images found", file=sys.stderr)
-            return EXIT_EMPTY
-        X = features_for(args, paths)
-    result = featrisk.predict(X, args.model, flag_rate=args.flag_rate,
+    if not paths and not args.features:
+        print("featrisk predict: no images found", file=sys.stderr)
+        return EXIT_EMPTY
+    model = featrisk.load(args.model or featrisk.default_model_path(args.profile or "default"))
+    if args.profile is not None and args.profile != model.profile:
+        raise UsageError(f"--profile {args.profile} but the model reads profile {model.profile}")
+    X = features_for(args, paths, model.profile)
+    result = featrisk.predict(X, model, flag_rate=args.flag_rate,
                               target_accuracy=args.target_accuracy,
                               atypicality_threshold=args.atypicality_threshold)
     write_table(result, args.out, overwrite=True)
@@ -209,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restart", action="store_true",
                    help="discard the saved chunks of an interrupted run (<out>.partial) and "
                         "start over")
+    p.add_argument("--profile", choices=list(PROFILES), default="default",
+                   help="extraction profile: 'fast' shrinks images to about 64x48 px "
+                        "(several times faster on photos, less accurate; default: default)")
     common(p)
     p.set_defaults(func=cmd_extract)
 
@@ -220,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra", nargs="+", help="numeric label-table columns to use as inputs")
     p.add_argument("--groups", help="label-table column of group ids (folds keep groups whole)")
     p.add_argument("--cv", type=int, default=5, help="cross-fitting folds (default 5)")
+    p.add_argument("--profile", choices=list(PROFILES),
+                   help="extraction profile of the model (default: the --features table's, "
+                        "else 'default')")
     p.add_argument("--out", "-o", required=True, help="model file to write (.json)")
     common(p)
     p.set_defaults(func=cmd_fit)
@@ -235,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--atypicality-threshold", type=float,
                    help="also flag images more unusual than this share of the model's correctly "
                         "classified training images (0-1, e.g. 0.99)")
+    p.add_argument("--profile", choices=list(PROFILES),
+                   help="without --model: use the default model of this extraction profile")
     p.add_argument("--out", "-o", required=True, help="output table (.csv or .parquet)")
     common(p)
     p.set_defaults(func=cmd_predict)

@@ -33,6 +33,7 @@ import pandas as pd
 from featrisk._atomic import atomic_write
 from featrisk.errors import ModelFileError, NotFittedError, SchemaError
 from featrisk.model import fold_ids
+from featrisk.profiles import get_profile, profile_of
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION, check_feature_table
 
 __all__ = ["DegradationEstimator", "cross_fit_transform", "default_estimator"]
@@ -86,6 +87,7 @@ class DegradationEstimator:
             Severity per image, 0 for clean, 1-5 for degraded.
         """
         check_feature_table(X, what="X")
+        self.profile_ = profile_of(X)
         deg = np.asarray(degradation).astype(str)
         sev = np.asarray(severity, dtype=np.float64)
         if not (len(deg) == len(sev) == len(X)):
@@ -123,6 +125,9 @@ class DegradationEstimator:
         """Family probabilities (sum to 1) and severity (about 0-5) per image; NaN if unreadable."""
         self._check_fitted()
         check_feature_table(X, what="X")
+        if profile_of(X) != self.profile_:
+            raise SchemaError(f"X was extracted with profile {profile_of(X)!r}, this estimator "
+                              f"was fitted on profile {self.profile_!r}")
         out = np.full((len(X), len(self.classes_) + 1), np.nan)
         ok = X["error"].isna().to_numpy() if "error" in X.columns else np.ones(len(X), bool)
         if ok.any():
@@ -135,7 +140,8 @@ class DegradationEstimator:
         """Write the estimator as one JSON text file (LightGBM text models inside), atomically."""
         self._check_fitted()
         clf, reg = self.classifier_.model_to_string(), self.regressor_.model_to_string()
-        doc = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "classes": self.classes_,
+        doc = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "profile": self.profile_,
+               "classes": self.classes_,
                "training_summary": self.training_summary_,
                "sha256": _digest(clf + reg), "classifier": clf, "regressor": reg}
         target = Path(path)
@@ -162,25 +168,36 @@ class DegradationEstimator:
         est.regressor_ = lgb.Booster(model_str=doc["regressor"])
         est.training_summary_ = doc.get("training_summary", {})
         est.sha256_ = doc["sha256"]
+        est.profile_ = str(doc.get("profile", "default"))
         return est
 
 
-def default_estimator_path() -> Path:
-    """Path of the estimator shipped in the package."""
-    return Path(str(resources.files("featrisk") / "models" / "degradation.json"))
+#: Shipped estimator file per extraction profile (:mod:`featrisk.profiles`).
+ESTIMATOR_FILES = {"default": "degradation.json", "fast": "degradation_fast.json"}
+
+
+def default_estimator_path(profile: str = "default") -> Path:
+    """Path of the estimator shipped in the package for ``profile``."""
+    get_profile(profile)
+    return Path(str(resources.files("featrisk") / "models" / ESTIMATOR_FILES[profile]))
 
 
 _DEFAULT: dict[str, DegradationEstimator] = {}
 
 
-def default_estimator() -> DegradationEstimator:
-    """The shipped estimator (loaded once per process)."""
-    if "est" not in _DEFAULT:
-        path = default_estimator_path()
+def default_estimator(profile: str = "default") -> DegradationEstimator:
+    """The shipped estimator for ``profile`` (loaded once per process)."""
+    if profile not in _DEFAULT:
+        path = default_estimator_path(profile)
         if not path.is_file():
-            raise ModelFileError(f"{path}: this featrisk ships no degradation estimator")
-        _DEFAULT["est"] = DegradationEstimator.load(path)
-    return _DEFAULT["est"]
+            raise ModelFileError(f"{path}: this featrisk ships no degradation estimator for "
+                                 f"profile {profile!r}")
+        est = DegradationEstimator.load(path)
+        if est.profile_ != profile:
+            raise ModelFileError(f"{path}: estimator was fitted on profile {est.profile_!r}, "
+                                 f"not {profile!r}")
+        _DEFAULT[profile] = est
+    return _DEFAULT[profile]
 
 
 def cross_fit_transform(X: pd.DataFrame, degradation: Any, severity: Any, *, groups: Any,

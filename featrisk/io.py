@@ -79,7 +79,7 @@ from featrisk import _decode
 from featrisk.errors import DecodeError
 
 __all__ = ["MAX_BYTES", "MAX_PIXELS", "MAX_SIDE_RATIO", "MIN_SIDE", "Decoded", "FileFacts",
-           "read_image"]
+           "fit_size", "jpeg_scale", "read_image"]
 
 #: Default limit on width x height (pixels) above which a file is refused before decoding.
 MAX_PIXELS = 100_000_000
@@ -307,8 +307,58 @@ def _header_facts(im: Image.Image, fmt: str) -> tuple[int, bool, float, float, i
     return bit_depth, has_alpha, quality, chroma, orientation if 1 <= orientation <= 8 else 1
 
 
+def fit_size(width: int, height: int, short_side: int, long_side: int) -> tuple[int, int]:
+    """Size (width, height) of an image shrunk to fit ``short_side`` x ``long_side`` px.
+
+    The short side ends at most ``short_side`` and the long side at most ``long_side``
+    pixels, keeping the aspect ratio; an image that already fits keeps its size (never
+    upscaled). Each side is at least 1 px.
+    """
+    scale = min(1.0, short_side / min(width, height), long_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+#: OpenCV flags of the reduced JPEG decodes (libjpeg DCT scaling), by scale denominator.
+_REDUCED = {
+    "color": {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+              8: cv2.IMREAD_REDUCED_COLOR_8},
+    "grey": {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+             8: cv2.IMREAD_REDUCED_GRAYSCALE_8},
+}
+
+
+def jpeg_scale(width: int, height: int, target: tuple[int, int]) -> int:
+    """Largest libjpeg scale denominator (8, 4, 2 or 1) that decodes at least ``target``.
+
+    libjpeg's scaled decode of a ``width`` x ``height`` JPEG at 1/d gives
+    ``ceil(width / d)`` x ``ceil(height / d)`` pixels; ``target`` is (width, height) in the
+    same (stored, un-rotated) orientation.
+    """
+    for d in (8, 4, 2):
+        if -(-width // d) >= target[0] and -(-height // d) >= target[1]:
+            return d
+    return 1
+
+
+def _reduced_jpeg(data: bytes, im: Image.Image, fit: tuple[int, int]) -> np.ndarray | None:
+    """Decode a baseline 8-bit grey or YCbCr JPEG at the smallest libjpeg scale >= the fit size.
+
+    Returns the BGR or grey array OpenCV decoded (orientation not applied), or None when
+    the file is not such a JPEG, the scale would be 1, or OpenCV refuses it.
+    """
+    if im.mode not in ("L", "RGB"):
+        return None  # CMYK, 12-bit, ...: the full decode path handles them
+    w, h = im.size
+    d = jpeg_scale(w, h, fit_size(w, h, *fit))
+    if d == 1:
+        return None
+    flags = _REDUCED["grey" if im.mode == "L" else "color"][d] | cv2.IMREAD_IGNORE_ORIENTATION
+    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    return arr if arr is not None and arr.size > 0 else None
+
+
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
-               max_bytes: int = MAX_BYTES) -> Decoded:
+               max_bytes: int = MAX_BYTES, fit: tuple[int, int] | None = None) -> Decoded:
     """Read and decode one image file to upright 8-bit RGB.
 
     Parameters
@@ -320,6 +370,12 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
         is decoded, so a decompression bomb cannot exhaust memory.
     max_bytes : int, default 512_000_000
         Files larger than this on disk are refused before they are read.
+    fit : (short_side, long_side) in px, optional
+        Return the image shrunk with area averaging to fit this size (:func:`fit_size`;
+        never upscaled) instead of at native resolution. 8-bit grey and colour JPEGs are
+        then decoded at the smallest libjpeg scale (1/8, 1/4 or 1/2) still at least that
+        size, which skips most of the decoding work, and area-averaged from there.
+        ``facts.width`` and ``facts.height`` stay the native size.
 
     Returns
     -------
@@ -342,9 +398,14 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
         if truncated:
             raise DecodeError(f"{p}: {truncated}")
     bit_depth, has_alpha, quality, chroma, orientation = _header_facts(im, fmt)
-    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    arr = None
+    if fit is not None and fmt in ("JPEG", "MPO"):
+        arr = _reduced_jpeg(data, im, fit)
+    reduced = arr is not None
+    if arr is None:
+        arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is not None and arr.size > 0:
-        if arr.shape[0] * arr.shape[1] > max_pixels:
+        if not reduced and arr.shape[0] * arr.shape[1] > max_pixels:
             raise DecodeError(f"{p}: decoded image is {arr.shape[1]}x{arr.shape[0]}, above the "
                               f"{_megapixels(max_pixels)} MP limit its header hid; raise max_pixels")
         rgb, channels = _decode.to_rgb8(arr)
@@ -362,6 +423,12 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
             raise DecodeError(f"{p}: {_decode.describe_failed_decode(fmt, exc)}") from exc
     rgb = _decode.orient(rgb, orientation)
     h, w = rgb.shape[:2]
+    if reduced:  # the native size is the header's, upright
+        w, h = im.size if orientation < 5 else im.size[::-1]
+    if fit is not None:
+        size = fit_size(w, h, *fit)
+        if size != rgb.shape[1::-1]:
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     facts = FileFacts(
         path=str(path),
         file_bytes=len(data),

@@ -39,6 +39,7 @@ from featrisk.atypicality import MIN_IMAGES as ATYP_MIN_IMAGES
 from featrisk.atypicality import Atypicality
 from featrisk.errors import NotFittedError, SchemaError
 from featrisk.extract import as_path_list, extract
+from featrisk.profiles import get_profile, profile_of
 from featrisk.schema import FEATURE_COLUMNS, check_feature_table
 
 __all__ = ["MONOTONE", "RiskModel", "design_matrix", "outcomes_from"]
@@ -225,18 +226,28 @@ def _join_extra(features: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFr
 
 
 def design_matrix(X: Any, extra: pd.DataFrame | None = None, *, n_jobs: int = 1,
-                  progress: bool = False,
-                  required: tuple[str, ...] = FEATURE_COLUMNS) -> pd.DataFrame:
-    """Feature table for paths or an extracted table, joined with ``extra`` columns."""
+                  progress: bool = False, required: tuple[str, ...] = FEATURE_COLUMNS,
+                  profile: str = "default") -> pd.DataFrame:
+    """Feature table for paths or an extracted table, joined with ``extra`` columns.
+
+    Paths are extracted with ``profile``; a table must have been extracted with it (a table
+    that does not record its profile is taken as ``"default"``).
+    """
     if isinstance(X, pd.DataFrame):
         check_feature_table(X, required=required, what="X")
+        if profile_of(X) != profile:
+            raise SchemaError(
+                f"X was extracted with profile {profile_of(X)!r}, the model reads profile "
+                f"{profile!r}; extract the images with featrisk.extract(paths, "
+                f"profile={profile!r})"
+            )
         table = X.reset_index(drop=True)
         if "error" not in table.columns:
             table = table.assign(error=None)
         if "path" not in table.columns:
             table = table.assign(path=[f"row {i}" for i in range(len(table))])
     elif isinstance(X, str | Iterable):
-        table = extract(as_path_list(X), n_jobs=n_jobs, progress=progress)
+        table = extract(as_path_list(X), n_jobs=n_jobs, progress=progress, profile=profile)
     else:
         raise TypeError(f"X must be paths or a DataFrame from featrisk.extract, got {type(X).__name__}")
     return _join_extra(table, extra)
@@ -283,6 +294,10 @@ class RiskModel:
         (:mod:`featrisk.degradation`: per-family probabilities and a severity estimate,
         learned without any classifier) as inputs; ``None`` fits on the features alone.
         Columns already given in ``extra`` under the same names are used as given.
+    profile : {"default", "fast"}, default "default"
+        The extraction profile (:mod:`featrisk.profiles`) of the features the model reads:
+        paths are extracted with it, tables must have been, and it picks the degradation
+        estimator fitted on that profile's features.
     calibration : {"platt", "stack"}, default "platt"
         How out-of-fold booster scores become probabilities. ``"platt"``: sigmoid(a * raw +
         b). ``"stack"`` (needs the degradation estimator's outputs among the inputs): a ridge
@@ -300,7 +315,8 @@ class RiskModel:
                  random_state: int = 0, n_jobs: int = 1,
                  params: dict[str, Any] | None = None,
                  features: list[str] | None = None,
-                 degradation: str | None = "default", calibration: str = "platt") -> None:
+                 degradation: str | None = "default", calibration: str = "platt",
+                 profile: str = "default") -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -314,6 +330,7 @@ class RiskModel:
         self.features = features
         self.degradation = degradation
         self.calibration = calibration
+        self.profile = profile
 
     # -- training -------------------------------------------------------------------------
     def _lgb_params(self, feature_names: list[str]) -> dict[str, Any]:
@@ -365,7 +382,9 @@ class RiskModel:
         unknown = [f for f in base if f not in FEATURE_COLUMNS]
         if unknown:
             raise ValueError(f"features holds unknown column(s): {', '.join(unknown)}")
-        table = self._with_degradation(design_matrix(X, extra, required=base))
+        get_profile(self.profile)
+        table = self._with_degradation(design_matrix(X, extra, required=base,
+                                                     profile=self.profile))
         error = outcomes_from(correct, y_true=y_true, y_pred=y_pred)
         if len(error) != len(table):
             raise ValueError(f"correct has {len(error)} values but X has {len(table)} images")
@@ -494,7 +513,7 @@ class RiskModel:
             raise ValueError(f"degradation must be 'default' or None, got {self.degradation!r}")
         from featrisk.degradation import default_estimator
 
-        return default_estimator()
+        return default_estimator(self.profile)
 
     def _degradation_columns(self) -> list[str]:
         est = self._estimator()
@@ -519,7 +538,8 @@ class RiskModel:
     def _matrix(self, X: Any, extra: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray]:
         self._check_fitted()
         base = tuple(f for f in self.feature_names_ if f not in self.extra_columns_)
-        table = self._with_degradation(design_matrix(X, extra, required=base))
+        table = self._with_degradation(design_matrix(X, extra, required=base,
+                                                     profile=self.profile))
         missing = [f for f in self.feature_names_ if f not in table.columns]
         if missing:
             hint = (" (pass them with extra=)" if set(missing) <= set(self.extra_columns_) else "")
@@ -576,7 +596,7 @@ class RiskModel:
         NaN for unreadable images, and for models saved before featrisk stored the reference.
         """
         self._check_fitted()
-        table = design_matrix(X, None, required=self._base_columns())
+        table = design_matrix(X, None, required=self._base_columns(), profile=self.profile)
         return atypicality_of(self, table)
 
     def _check_atypicality(self) -> None:

@@ -41,7 +41,7 @@ FORMAT = "featrisk-model"
 FORMAT_VERSION = 1
 _PARAMS = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "cv",
            "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params", "features",
-           "degradation", "calibration")
+           "degradation", "calibration", "profile")
 
 
 def _versions() -> dict[str, str]:

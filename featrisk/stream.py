@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from featrisk._atomic import atomic_write
 from featrisk.extract import PathLike, as_path_list, extract
 from featrisk.io import MAX_PIXELS
+from featrisk.profiles import get_profile
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION
 
 __all__ = ["KEY_COLUMNS", "PARTIAL_SUFFIX", "extract_to_file", "partial_path"]
@@ -70,13 +71,13 @@ def _file_key(path: str) -> tuple[int, int]:
     return int(st.st_size), int(st.st_mtime_ns)
 
 
-def _meta(max_pixels: int) -> dict[str, Any]:
+def _meta(max_pixels: int, profile: str) -> dict[str, Any]:
     try:
         version = metadata.version("featrisk")
     except metadata.PackageNotFoundError:
         version = "unknown"
     return {"format": "featrisk-partial", "format_version": 1, "schema_version": SCHEMA_VERSION,
-            "featrisk_version": version, "max_pixels": int(max_pixels)}
+            "featrisk_version": version, "max_pixels": int(max_pixels), "profile": profile}
 
 
 def _open_partial(folder: Path, meta: dict[str, Any], resume: bool) -> list[Path]:
@@ -142,7 +143,7 @@ class _PartReader:
 
 
 def _assemble(out: Path, folder: Path, part_of: np.ndarray, row_of: np.ndarray,
-              chunk_size: int) -> int:
+              chunk_size: int, profile: str = "default") -> int:
     """Write every row in input order to ``out`` atomically; return the unreadable count."""
     read = _PartReader(folder)
     parquet = out.suffix.lower() in (".parquet", ".pq")
@@ -150,7 +151,8 @@ def _assemble(out: Path, folder: Path, part_of: np.ndarray, row_of: np.ndarray,
 
     def write(fh: Any) -> None:
         nonlocal unreadable
-        writer = pq.ParquetWriter(fh, _SCHEMA) if parquet else None
+        schema = _SCHEMA.with_metadata({**_SCHEMA.metadata, b"featrisk_profile": profile.encode()})
+        writer = pq.ParquetWriter(fh, schema) if parquet else None
         for start in range(0, len(part_of), chunk_size):
             parts, rows = part_of[start : start + chunk_size], row_of[start : start + chunk_size]
             numbers = list(dict.fromkeys(parts.tolist()))
@@ -160,7 +162,8 @@ def _assemble(out: Path, folder: Path, part_of: np.ndarray, row_of: np.ndarray,
             block = pa.concat_tables([read(n) for n in numbers]).take(pa.array(index))
             unreadable += block.num_rows - block.column("error").null_count
             if writer is not None:
-                writer.write_table(block, row_group_size=chunk_size)
+                writer.write_table(block.replace_schema_metadata(schema.metadata),
+                                   row_group_size=chunk_size)
             else:
                 block.to_pandas().to_csv(fh, header=start == 0, index=False)
         if writer is not None:
@@ -182,6 +185,7 @@ def extract_to_file(
     chunk_size: int = 512,
     max_pixels: int = MAX_PIXELS,
     resume: bool = True,
+    profile: str = "default",
 ) -> dict[str, Any]:
     """Extract features of many images into a parquet or CSV file, resumably, in flat memory.
 
@@ -202,6 +206,9 @@ def extract_to_file(
         and memory holds about this many rows.
     max_pixels : int, default 100_000_000
         As for :func:`featrisk.extract`; part of the resume key.
+    profile : {"default", "fast"}, default "default"
+        As for :func:`featrisk.extract`; part of the resume key, and recorded in a parquet
+        file's metadata (``featrisk_profile``).
     resume : bool, default True
         Reuse the finished chunks of an interrupted run with the same output. False discards
         them and starts over.
@@ -227,7 +234,8 @@ def extract_to_file(
     items = as_path_list(paths)
     out = Path(out)
     folder = partial_path(out)
-    done, last = _finished_rows(_open_partial(folder, _meta(max_pixels), resume))
+    get_profile(profile)
+    done, last = _finished_rows(_open_partial(folder, _meta(max_pixels, profile), resume))
     # numpy columns, not per-image Python objects: memory per image stays a few bytes
     sizes, mtimes = np.full(len(items), -1, dtype=np.int64), np.full(len(items), -1, dtype=np.int64)
     part_of, row_of = np.full(len(items), -1, dtype=np.int64), np.zeros(len(items), dtype=np.int64)
@@ -247,7 +255,8 @@ def extract_to_file(
     try:
         for start in range(0, len(pending), chunk_size):
             chunk = pending[start : start + chunk_size]
-            frame = extract([items[i] for i in chunk], n_jobs=n_jobs, max_pixels=max_pixels)
+            frame = extract([items[i] for i in chunk], n_jobs=n_jobs, max_pixels=max_pixels,
+                            profile=profile)
             last += 1
             _write_part(folder, last, frame, sizes[chunk], mtimes[chunk])
             part_of[chunk], row_of[chunk] = last, np.arange(len(chunk))
@@ -256,7 +265,7 @@ def extract_to_file(
     finally:
         if bar is not None:
             bar.close()
-    unreadable = _assemble(out, folder, part_of, row_of, chunk_size)
+    unreadable = _assemble(out, folder, part_of, row_of, chunk_size, profile)
     shutil.rmtree(folder, ignore_errors=True)
     return {"images": len(items), "written": len(items), "resumed": len(items) - len(pending),
             "extracted": len(pending), "unreadable": unreadable,

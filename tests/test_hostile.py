@@ -422,6 +422,17 @@ def test_extract_gives_one_row_per_input_in_order(batch) -> None:
             assert np.isnan(values).all(), case.name
 
 
+def test_fast_profile_gives_the_same_verdicts(batch) -> None:
+    # the fast profile decodes JPEGs at reduced scale: every hostile file must still score
+    # or be refused with the same reason, one row per input, in order
+    paths, table = batch
+    fast = featrisk.extract(paths, profile="fast")
+    assert fast["path"].tolist() == paths
+    assert fast["error"].tolist() == table["error"].tolist()
+    good = fast["error"].isna().to_numpy()
+    assert np.isfinite(fast.loc[good, FEATURES].to_numpy()).all()
+
+
 def test_valid_images_score_as_they_do_alone(batch) -> None:
     paths, table = batch
     for case, path in zip(CASES, paths, strict=True):

@@ -30,9 +30,12 @@ def test_list_images_skips_non_images(folders):
 
 def test_speed_benchmark_reports_ratios_and_profile(folders):
     result = speed_benchmark(*folders, n=3, repeats=1, classifier=False, cleanvision=False)
-    assert set(result["ratios"]) == {"decode_ratio", "cifar_images_per_s_per_core"}
+    assert set(result["ratios"]) == {"decode_ratio", "cifar_images_per_s_per_core",
+                                     "fast_decode_ratio", "fast_cifar_images_per_s_per_core"}
     assert result["ratios"]["decode_ratio"] > 0
     assert result["images_per_s"]["featrisk_cifar"] > 0
+    # the fast profile shrinks the 512 px photos before any family runs: it must be faster
+    assert result["ratios"]["fast_decode_ratio"] < result["ratios"]["decode_ratio"]
     assert "ncalls" in result["profile"] and "tottime" in result["profile"]
     json.dumps(result)  # serialisable as written by the CLI
 

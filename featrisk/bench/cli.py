@@ -25,7 +25,10 @@ from typing import Any
 
 import pandas as pd
 
+from featrisk.api import DEFAULT_MODELS
+from featrisk.degradation import ESTIMATOR_FILES
 from featrisk.extract import extract
+from featrisk.profiles import PROFILES
 from featrisk.schema import SCHEMA_VERSION
 
 DESCRIPTIONS = {
@@ -42,23 +45,27 @@ DESCRIPTIONS = {
 }
 
 
-def features_cached(outcomes: pd.DataFrame, cache: Path, *, n_jobs: int) -> tuple[pd.DataFrame, dict]:
+def features_cached(outcomes: pd.DataFrame, cache: Path, *, n_jobs: int,
+                    profile: str = "default") -> tuple[pd.DataFrame, dict]:
     """Extract (or reuse) the outcome set's features; time a fresh extraction when made."""
-    path = cache / f"features_schema{SCHEMA_VERSION}.parquet"
+    suffix = "" if profile == "default" else f"_{profile}"
+    path = cache / f"features_schema{SCHEMA_VERSION}{suffix}.parquet"
+    timing = cache / f"features_timing{suffix}.json"
     paths = outcomes["path"].astype(str).tolist()
     if path.exists():
         table = pd.read_parquet(path)
         if table["path"].tolist() == paths:
             table.attrs["featrisk_schema"] = SCHEMA_VERSION
-            info = json.loads((cache / "features_timing.json").read_text())
+            table.attrs["featrisk_profile"] = profile
+            info = json.loads(timing.read_text())
             return table, info
     start = time.perf_counter()
-    table = extract(paths, n_jobs=n_jobs, progress=True)
+    table = extract(paths, n_jobs=n_jobs, progress=True, profile=profile)
     seconds = time.perf_counter() - start
     table.to_parquet(path, index=False)
     info = {"images": len(paths), "seconds": round(seconds, 1), "n_jobs": n_jobs,
-            "images_per_second": round(len(paths) / seconds, 1)}
-    (cache / "features_timing.json").write_text(json.dumps(info))
+            "images_per_second": round(len(paths) / seconds, 1), "profile": profile}
+    timing.write_text(json.dumps(info))
     return table, info
 
 
@@ -106,6 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     root = Path(args.cache_root)
     results: dict[str, Any] = {}
+    suffix = "" if args.profile == "default" else f"_{args.profile}"
     for name in args.datasets:
         cache = root / name
         csv = cache / "outcomes.csv"
@@ -115,7 +123,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 4
         print(f"== {name}")
         outcomes = pd.read_csv(csv)
-        features, timing = features_cached(outcomes, cache, n_jobs=args.n_jobs)
+        features, timing = features_cached(outcomes, cache, n_jobs=args.n_jobs,
+                                           profile=args.profile)
         res = evaluate(features, outcomes, folds=args.folds, n_boot=args.n_boot, seed=args.seed)
         if not args.skip_heldout:
             from featrisk.bench.evaluate import heldout_families
@@ -129,10 +138,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         res["speed"] = {"feature extraction (whole outcome set)":
                         f"{timing['images_per_second']} images/s with n_jobs={timing['n_jobs']} "
                         f"({timing['images']} images in {timing['seconds']} s)"}
+        res["profile"] = args.profile
         results[name] = res
         bench_dir = Path(args.out).parent / "benchmarks"
         bench_dir.mkdir(exist_ok=True)
-        (bench_dir / f"{name}.json").write_text(json.dumps(res, indent=1, default=float))
+        (bench_dir / f"{name}{suffix}.json").write_text(json.dumps(res, indent=1, default=float))
         a = res["methods"]
         print(f"   AUROC featrisk {a['featrisk']['auroc']['value']:.3f}  oracle "
               f"{a['oracle']['auroc']['value']:.3f}  max-softmax {a['max_softmax']['auroc']['value']:.3f}"
@@ -150,7 +160,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     ]
     meta["commands"] = build_cmds + meta["commands"]
     bench_dir = Path(args.out).parent / "benchmarks"
-    (bench_dir / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    (bench_dir / f"meta{suffix}.json").write_text(json.dumps(meta, indent=1, default=str))
+    if suffix:  # the default profile's results stay those of its own run
+        meta = json.loads((bench_dir / "meta.json").read_text())
+        results = {name: json.loads((bench_dir / f"{name}.json").read_text())
+                   for name in ("imagenet", "cifar") if (bench_dir / f"{name}.json").exists()}
     Path(args.out).write_text(render(results, _with_side_results(meta, bench_dir)))
     print(f"featrisk bench run: wrote {args.out}")
     return 0
@@ -163,6 +177,11 @@ def _with_side_results(meta: dict[str, Any], bench_dir: Path) -> dict[str, Any]:
         path = bench_dir / f"{key}.json"
         if path.exists():
             out[key] = json.loads(path.read_text())
+    fast = {name: json.loads((bench_dir / f"{name}_fast.json").read_text())
+            for name in ("imagenet", "cifar") if (bench_dir / f"{name}_fast.json").exists()}
+    if fast and (bench_dir / "meta_fast.json").exists():
+        out["fast"] = {"results": fast,
+                       "meta": json.loads((bench_dir / "meta_fast.json").read_text())}
     return out
 
 
@@ -173,7 +192,7 @@ def cmd_train_degradation(args: argparse.Namespace) -> int:
     for name in args.datasets:
         cache = Path(args.cache_root) / name
         outcomes = pd.read_csv(cache / "outcomes.csv")
-        features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs)
+        features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs, profile=args.profile)
         ok = features["error"].isna().to_numpy()
         frames.append(features[ok])
         outs.append(outcomes.loc[ok, ["degradation", "severity"]])
@@ -183,20 +202,22 @@ def cmd_train_degradation(args: argparse.Namespace) -> int:
 
         cache = Path(args.cache_root) / "skimage"
         table = build_skimage_set(cache / "images")
-        features, _ = features_cached(table, cache, n_jobs=args.n_jobs)
+        features, _ = features_cached(table, cache, n_jobs=args.n_jobs, profile=args.profile)
         ok = features["error"].isna().to_numpy()
         frames.append(features[ok])
         outs.append(table.loc[ok, ["degradation", "severity"]])
         print(f"skimage: {int(ok.sum())} images")
     features = pd.concat(frames, ignore_index=True)
     features.attrs["featrisk_schema"] = SCHEMA_VERSION
+    features.attrs["featrisk_profile"] = args.profile
     labels = pd.concat(outs, ignore_index=True)
     est = DegradationEstimator().fit(features, labels["degradation"], labels["severity"])
     est.training_summary_["datasets"] = list(args.datasets) + ([] if args.no_skimage else
                                                                ["skimage"])
-    est.save(args.out)
-    size = Path(args.out).stat().st_size / 1e6
-    print(f"featrisk bench train-degradation: {len(labels)} images -> {args.out} ({size:.1f} MB)")
+    out = args.out or f"featrisk/models/{ESTIMATOR_FILES[args.profile]}"
+    est.save(out)
+    size = Path(out).stat().st_size / 1e6
+    print(f"featrisk bench train-degradation: {len(labels)} images -> {out} ({size:.1f} MB)")
     return 0
 
 
@@ -206,21 +227,23 @@ def cmd_train_default(args: argparse.Namespace) -> int:
 
     cache = Path(args.cache_root) / args.dataset
     outcomes = pd.read_csv(cache / "outcomes.csv")
-    features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs)
+    features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs, profile=args.profile)
     ok = features["error"].isna().to_numpy()
     features, outcomes = features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
     features.attrs["featrisk_schema"] = SCHEMA_VERSION
+    features.attrs["featrisk_profile"] = args.profile
     groups = outcomes["source_id"].to_numpy()
     # the shipped estimator saw these images: feed the risk model out-of-fold estimator outputs,
     # as the shipped estimator gives on images it never saw
     extra = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
                                 outcomes["severity"].to_numpy(float), groups=groups)
-    model = RiskModel().fit(features, outcomes["correct"].to_numpy(bool), groups=groups,
+    model = RiskModel(profile=args.profile).fit(features, outcomes["correct"].to_numpy(bool), groups=groups,
                             extra=extra.reset_index(drop=True))
-    model.save(args.out)
+    out = args.out or f"featrisk/models/{DEFAULT_MODELS[args.profile]}"
+    model.save(out)
     s = model.training_summary_
     print(f"featrisk bench train-default: {s['n_images']} images, OOF AUROC {s['oof_auroc']:.3f}, "
-          f"ECE {s['oof_ece']:.3f} -> {args.out}")
+          f"ECE {s['oof_ece']:.3f} -> {out}")
     return 0
 
 
@@ -283,7 +306,9 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                              "and their known degradations (no classifier outcomes used)")
     t.add_argument("--cache-root", required=True)
     t.add_argument("--datasets", nargs="+", default=["imagenet", "cifar"])
-    t.add_argument("--out", default="featrisk/models/degradation.json")
+    t.add_argument("--profile", choices=list(PROFILES), default="default",
+                   help="extraction profile of the estimator's features")
+    t.add_argument("--out", help="estimator file (default: the package's file for --profile)")
     t.add_argument("--no-skimage", action="store_true",
                    help="leave out the degraded scikit-image photos (featrisk.bench.skimage_set)")
     t.add_argument("--n-jobs", type=int, default=2)
@@ -292,7 +317,9 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                         help="fit the package's default risk model on an outcome set")
     d.add_argument("--cache-root", required=True)
     d.add_argument("--dataset", default="imagenet")
-    d.add_argument("--out", default="featrisk/models/default.json")
+    d.add_argument("--profile", choices=list(PROFILES), default="default",
+                   help="extraction profile of the model's features")
+    d.add_argument("--out", help="model file (default: the package's file for --profile)")
     d.add_argument("--n-jobs", type=int, default=2)
     d.set_defaults(func=cmd_train_default)
     a = bsub.add_parser("ablation", help="AUROC lost per millisecond saved, per feature "
@@ -321,6 +348,9 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--n-boot", type=int, default=1000)
     r.add_argument("--n-jobs", type=int, default=2)
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--profile", choices=list(PROFILES), default="default",
+                   help="extraction profile; 'fast' writes benchmarks/<dataset>_fast.json and a "
+                        "fast-profile section, keeping the default profile's results")
     r.add_argument("--skip-heldout", action="store_true",
                    help="skip the leave-one-degradation-family-out generalisation check")
     r.set_defaults(func=lambda a: cmd_run(_with_argv(a)))

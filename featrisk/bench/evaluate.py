@@ -36,6 +36,7 @@ import pandas as pd
 from featrisk import metrics
 from featrisk.degradation import DegradationEstimator, cross_fit_transform
 from featrisk.model import RiskModel, fold_ids
+from featrisk.profiles import profile_of
 
 #: Columns of the "properties model" baseline (default image properties of a popular suite).
 PROPERTY_COLUMNS = ["exposure_mean", "contrast_rms", "geometry_aspect_ratio",
@@ -134,7 +135,7 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
     fold = fold_ids(len(outcomes), cv=folds, groups=outcomes["source_id"].to_numpy(), seed=seed)
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
-    params = {**(model_params or {}), "degradation": None}
+    params = {**(model_params or {}), "degradation": None, "profile": profile_of(features)}
     scores = {m: np.full(len(outcomes), np.nan) for m in (
         "featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm",
         "featrisk_hybrid_stack", "properties", "oracle", "atypicality",
@@ -246,7 +247,8 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
     clean = (outcomes["degradation"] == "none").to_numpy()
     deg_all = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
                                   outcomes["severity"].to_numpy(float), groups=groups, seed=seed)
-    full = RiskModel(**{**(model_params or {}), "degradation": None}).fit(
+    full = RiskModel(**{**(model_params or {}), "degradation": None,
+                        "profile": profile_of(features)}).fit(
         features, error == 0, groups=groups, extra=deg_all.reset_index(drop=True))
     importance = full.importance().head(25)
     return {
@@ -304,7 +306,7 @@ def heldout_families(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: i
     sources = outcomes["source_id"].to_numpy()
     fold = fold_ids(len(outcomes), cv=folds, groups=sources, seed=seed)
     deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
-    params = {**(model_params or {}), "degradation": None}
+    params = {**(model_params or {}), "degradation": None, "profile": profile_of(features)}
     rows = []
     for fam in families or sorted(set(deg) - {"none"}):
         scored = (deg == fam) | (deg == "none")

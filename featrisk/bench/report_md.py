@@ -251,11 +251,49 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
             out += ["### Throughput (measured in this run)", ""]
             out += [f"- {k}: {v}" for k, v in res["speed"].items()]
             out.append("")
+    if meta.get("fast"):
+        out += fast_section(meta["fast"], results)
     if meta.get("speed"):
         out += speed_section(meta["speed"])
     if meta.get("ablation"):
         out += ablation_section(meta["ablation"])
     return "\n".join(out) + "\n"
+
+
+#: Methods compared between the profiles, in this order.
+FAST_METHODS = ("featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_stack",
+                "oracle", "max_softmax")
+
+
+def fast_section(fast: dict[str, Any], results: dict[str, dict[str, Any]]) -> list[str]:
+    """The fast profile's AUROC beside the default profile's (from ``bench run --profile fast``)."""
+    meta = fast["meta"]
+    out = ["## Fast profile: accuracy", "",
+           "`featrisk.extract(paths, profile=\"fast\")` shrinks every image to fit 40 x 400 px "
+           "(a 500 x 375 photo becomes 53 x 40), decoding JPEGs at 1/2, 1/4 or 1/8 scale, and "
+           "computes every family on that one small image; its estimator and default model are "
+           "fitted on fast features. Same outcome sets, folds and protocol as above; speed "
+           "ratios of both profiles are in the Speed section.", "",
+           "```bash", meta["commands"][-1], "```", "",
+           f"Run at {meta['date']} (UTC), wall time {meta['wall_seconds']:.0f} s.", ""]
+    for name, res in fast["results"].items():
+        base = results.get(name, {}).get("methods", {})
+        out += [f"### {name}", "", "| method | fast profile AUROC [95% CI] | default profile "
+                "AUROC [95% CI] |", "|---|---|---|"]
+        for m in FAST_METHODS:
+            if m in res["methods"]:
+                other = _ci(base[m]["auroc"]) if m in base else "n/a"
+                out.append(f"| {LABELS.get(m, m)} | {_ci(res['methods'][m]['auroc'])} | {other} |")
+        rows = res.get("heldout_families") or []
+        if rows:
+            mean = sum(r["featrisk"] for r in rows) / len(rows)
+            base_rows = results.get(name, {}).get("heldout_families") or []
+            base_mean = (f"; default profile {sum(r['featrisk'] for r in base_rows) / len(base_rows):.3f}"
+                         if base_rows else "")
+            out += ["", f"Held-out degradation families, mean AUROC: fast profile {mean:.3f}"
+                    f"{_clear_of(rows)}{base_mean}."]
+        out.append("")
+    return out
 
 
 def ablation_section(ablation: dict[str, Any]) -> list[str]:

@@ -10,7 +10,8 @@ One call of :func:`speed_benchmark` measures, in one run and one process, on the
 - ``cleanvision_ratio``: featrisk images/s / CleanVision ``find_issues`` images/s with the
   same number of processes (target >= 3);
 
-plus raw images/s of each, the load average before each measurement (timings taken on a
+each for both extraction profiles (:mod:`featrisk.profiles`; the fast profile's ratios are
+prefixed ``fast_``), plus raw images/s of each, the load average before each measurement (timings taken on a
 busy machine are not comparable) and a cProfile summary of featrisk extraction.
 
 featrisk, ``cv2.imread`` and CleanVision run in one process with one thread (OpenCV and BLAS
@@ -41,13 +42,16 @@ __all__ = ["list_images", "speed_benchmark", "cmd_speed", "add_speed_parser"]
 
 #: File extensions counted as images when listing a folder.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-#: Targets of the speed issue, recorded next to each ratio.
-TARGETS = {
+#: Targets of the speed issue, recorded next to each ratio (the same for both profiles).
+_BASE_TARGETS = {
     "decode_ratio": ("<=", 2.0),
     "classifier_ratio": (">=", 10.0),
     "cifar_images_per_s_per_core": (">=", 1000.0),
     "cleanvision_ratio": (">=", 3.0),
 }
+#: Profile name -> prefix of its ratio names.
+PREFIXES = {"default": "", "fast": "fast_"}
+TARGETS = {f"{pre}{k}": v for pre in PREFIXES.values() for k, v in _BASE_TARGETS.items()}
 
 
 def list_images(folder: str | os.PathLike[str], n: int) -> list[str]:
@@ -175,10 +179,12 @@ def speed_benchmark(
         _imread_all(big)
         seconds["imread_imagenet"], loads["imread_imagenet"] = _timed(lambda: _imread_all(big),
                                                                       repeats)
-        seconds["featrisk_imagenet"], loads["featrisk_imagenet"] = _timed(
-            lambda: featrisk.extract(big, n_jobs=1), repeats)
-        seconds["featrisk_cifar"], loads["featrisk_cifar"] = _timed(
-            lambda: featrisk.extract(small, n_jobs=1), repeats)
+        for prof, pre in PREFIXES.items():
+            for key, files in (("imagenet", big), ("cifar", small)):
+                name = f"featrisk_{pre}{key}"
+                seconds[name], loads[name] = _timed(
+                    lambda files=files, prof=prof: featrisk.extract(files, n_jobs=1, profile=prof),
+                    repeats)
         if cleanvision:
             try:
                 run = _cleanvision_run(big)
@@ -195,14 +201,17 @@ def speed_benchmark(
             seconds["classifier_imagenet"], loads["classifier_imagenet"] = _timed(run, 1)
 
     ips = {k: counts[k.rsplit("_", 1)[1]] / v for k, v in seconds.items()}
-    ratios: dict[str, float] = {
-        "decode_ratio": seconds["featrisk_imagenet"] / seconds["imread_imagenet"],
-        "cifar_images_per_s_per_core": ips["featrisk_cifar"],
-    }
-    if "classifier_imagenet" in ips:
-        ratios["classifier_ratio"] = ips["featrisk_imagenet"] / ips["classifier_imagenet"]
-    if "cleanvision_imagenet" in ips:
-        ratios["cleanvision_ratio"] = ips["featrisk_imagenet"] / ips["cleanvision_imagenet"]
+    ratios: dict[str, float] = {}
+    for pre in PREFIXES.values():
+        ratios[f"{pre}decode_ratio"] = (seconds[f"featrisk_{pre}imagenet"]
+                                        / seconds["imread_imagenet"])
+        ratios[f"{pre}cifar_images_per_s_per_core"] = ips[f"featrisk_{pre}cifar"]
+        if "classifier_imagenet" in ips:
+            ratios[f"{pre}classifier_ratio"] = (ips[f"featrisk_{pre}imagenet"]
+                                                / ips["classifier_imagenet"])
+        if "cleanvision_imagenet" in ips:
+            ratios[f"{pre}cleanvision_ratio"] = (ips[f"featrisk_{pre}imagenet"]
+                                                 / ips["cleanvision_imagenet"])
     meets = {k: (v <= TARGETS[k][1]) if TARGETS[k][0] == "<=" else (v >= TARGETS[k][1])
              for k, v in ratios.items()}
     result: dict[str, object] = {

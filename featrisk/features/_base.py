@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from featrisk.io import FileFacts
+from featrisk.io import FileFacts, fit_size
 
 #: Short side of the working image, pixels (images are never upscaled to it).
 WORK_SHORT_SIDE = 224
@@ -86,8 +86,7 @@ class view:  # noqa: N801 - used as a decorator, like functools.cached_property
 
 def work_size(width: int, height: int) -> tuple[int, int]:
     """Return the working-image size (width, height) for a native size, in pixels."""
-    scale = min(1.0, WORK_SHORT_SIDE / min(width, height), WORK_LONG_SIDE / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return fit_size(width, height, WORK_SHORT_SIDE, WORK_LONG_SIDE)
 
 
 class ImageContext:

@@ -69,7 +69,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not paths and not args.features:
             print("featrisk report: no images found", file=sys.stderr)
             return EXIT_EMPTY
-    X = features_for(args, paths)
+    X = features_for(args, paths, model.profile)
     summary = report(model, X, correct, out=args.out, extra=extra, title=args.title,
                      target_accuracy=args.target_accuracy, images=not args.no_images,
                      n_jobs=args.n_jobs)

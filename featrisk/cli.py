@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="discard the saved chunks of an interrupted run (<out>.partial) and "
                         "start over")
     p.add_argument("--profile", choices=list(PROFILES), default="default",
-                   help="extraction profile: 'fast' shrinks images to about 64x48 px "
+                   help="extraction profile: 'fast' shrinks images to about 53x40 px "
                         "(several times faster on photos, less accurate; default: default)")
     common(p)
     p.set_defaults(func=cmd_extract)

@@ -125,11 +125,15 @@ def _compute_batch(batch: list[tuple[int, ImageContext]], rows: list[dict[str, o
                 del values[i]
     for i, vals in values.items():
         path = str(rows[i]["path"])
-        bad = [k for k in FEATURE_COLUMNS if not math.isfinite(vals[k])]
-        if bad:
+        ordered = list(map(vals.__getitem__, FEATURE_COLUMNS))
+        if not all(map(math.isfinite, ordered)):
+            bad = [k for k, v in zip(FEATURE_COLUMNS, ordered, strict=True) if not math.isfinite(v)]
             rows[i] = _error_row(path, f"{path}: non-finite feature values in {', '.join(bad)}")
         else:
-            rows[i] = {"path": path, **{k: vals[k] for k in FEATURE_COLUMNS}, "error": None}
+            row: dict[str, object] = {"path": path}
+            row.update(zip(FEATURE_COLUMNS, ordered, strict=True))
+            row["error"] = None
+            rows[i] = row
 
 
 def extract_row(path: PathLike, *, max_pixels: int = MAX_PIXELS,
@@ -216,7 +220,8 @@ def _dask_rows(paths: list[str], n_jobs: int, max_pixels: int,
 
 def to_frame(rows: list[dict[str, object]], profile: str = "default") -> pd.DataFrame:
     """Build a schema-ordered feature table from row dicts (path, features, error)."""
-    values = np.array([[row.get(c, math.nan) for c in FEATURE_COLUMNS] for row in rows],
+    # a missing or None value becomes NaN in the float64 conversion
+    values = np.array([list(map(row.get, FEATURE_COLUMNS)) for row in rows],
                       dtype=np.float64).reshape(len(rows), len(FEATURE_COLUMNS))
     errors = [row.get("error") for row in rows]
     # one float block and two object columns: a consolidated frame, not one block per column
@@ -269,9 +274,9 @@ def extract(
         identical to ``"local"`` and in input order. Needs ``pip install "featrisk[dask]"``.
     profile : {"default", "fast"}, default "default"
         The resolution the features are computed at (:mod:`featrisk.profiles`).
-        ``"fast"`` shrinks every image to about 64 x 48 px, decoding JPEGs at reduced
-        scale: several times faster on photos, less accurate (BENCHMARKS.md). A model
-        reads only tables of the profile it was fitted on.
+        ``"fast"`` shrinks every image to at most 40 px on its short side, decoding
+        JPEGs at reduced scale: several times faster on photos, less accurate
+        (BENCHMARKS.md). A model reads only tables of the profile it was fitted on.
 
     Returns
     -------

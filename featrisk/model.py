@@ -602,7 +602,8 @@ class RiskModel:
     def _check_atypicality(self) -> None:
         if getattr(self, "atypicality_", None) is None:
             raise ValueError("this model stores no atypicality reference (saved by an older "
-                             "featrisk, or fitted on too few correct images); re-fit it")
+                             "featrisk, fitted with features=[], or fitted on too few correct "
+                             "images); re-fit it")
 
     def _base_columns(self) -> list[str]:
         return [f for f in self.feature_names_ if f in FEATURE_COLUMNS]

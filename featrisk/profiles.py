@@ -9,7 +9,7 @@ a model records the profile it was fitted on and reads only tables of that profi
     :mod:`featrisk.features`), and the native-resolution measures (JPEG blockiness, noise,
     native sharpness, pixel repeats) read the full image. The accurate profile.
 ``"fast"``
-    Shrink every image to fit 48 x 400 px (short x long side; a 4:3 photo becomes 64 x 48)
+    Shrink every image to fit 40 x 400 px (short x long side; a 4:3 photo becomes 53 x 40)
     and compute every family on that one small image. JPEGs are decoded directly at 1/2,
     1/4 or 1/8 scale (libjpeg DCT scaling), which skips most of the decode. The price is
     the detail only full resolution shows: measured AUROC and speed of both profiles are in

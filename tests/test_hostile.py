@@ -348,7 +348,8 @@ def test_permission_denied_is_named(corpus: dict[str, Path], monkeypatch: pytest
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(featrisk.io, "open", denied, raising=False)
+    # the tests may run as root, whom file modes do not stop: the OS refusal is simulated
+    monkeypatch.setattr(featrisk.io.os, "open", denied)
     with pytest.raises(DecodeError, match="permission denied; check the file's permissions"):
         read_image(corpus["jpeg_baseline"])
 

@@ -208,3 +208,11 @@ def test_shipped_fast_model_scores_fast_tables_and_paths(jpegs, tables) -> None:
     # the two profiles' default models are different models of different features
     default = featrisk.predict(tables["default"])
     assert not np.allclose(default["risk"], from_table["risk"])
+
+
+def test_images_under_the_fast_size_give_identical_features(tmp_path: Path) -> None:
+    # a 32 px image is neither shrunk nor decoded at reduced scale: same row in both profiles
+    small = cv2.resize(photo("chelsea"), (32, 32), interpolation=cv2.INTER_AREA)
+    paths = [str(write_rgb(tmp_path / "s.jpg", small)), str(write_rgb(tmp_path / "s.png", small))]
+    default, fast = featrisk.extract(paths), featrisk.extract(paths, profile="fast")
+    np.testing.assert_array_equal(default[FEATURES].to_numpy(), fast[FEATURES].to_numpy())

@@ -9,6 +9,10 @@ are never upscaled: upscaling adds interpolation blur and no information, and a 
 CIFAR image is judged at the 32 px its classifier sees. Families that need native detail
 (native Laplacian, noise, JPEG blockiness) say so in their column documentation.
 
+In the fast profile (:mod:`featrisk.profiles`) the decoder hands over an image already shrunk
+to fit 40 x 400 px, so the working image *is* the decoded image and the native-resolution
+measures read it too; ``ctx.facts`` still gives the file's own size.
+
 Derived views (grey, gradients, HSV, Lab, local contrast) are computed once, on first use,
 and shared by every family.
 """

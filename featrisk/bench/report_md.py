@@ -350,7 +350,9 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
     out += ["", "Images per second: " + ", ".join(
         f"{k} {v}" for k, v in speed.get("images_per_s", {}).items()) + "; 1-minute load during "
         "each measure: " + ", ".join(f"{k} {v}" for k, v in speed.get("load_1min", {}).items()) + "."]
-    if speed.get("profile"):
-        out += ["", "Profile of featrisk extraction (cProfile, top functions by own time):", "",
-                "```", "\n".join(str(speed["profile"]).rstrip().splitlines()[:14]), "```"]
+    for key, which in (("profile", "default"), ("profile_fast", "fast")):
+        if speed.get(key):
+            out += ["", f"Profile of featrisk extraction, {which} profile (cProfile, top "
+                    "functions by own time):", "",
+                    "```", "\n".join(str(speed[key]).rstrip().splitlines()[:14]), "```"]
     return out + [""]

@@ -130,6 +130,11 @@ def test_fast_profile_is_identical_across_workers(jpegs, tables) -> None:
     pd.testing.assert_frame_equal(parallel[FEATURES], expected[FEATURES])
 
 
+def test_profiles_are_public() -> None:
+    assert featrisk.PROFILES is PROFILES and set(PROFILES) == {"default", "fast"}
+    assert PROFILES["default"].fit is None and PROFILES["fast"].fit == (40, 400)
+
+
 def test_unknown_profile_is_refused_before_any_work() -> None:
     with pytest.raises(ValueError, match="profile must be one of 'default', 'fast'"):
         featrisk.extract(["does-not-matter.jpg"], profile="tiny")

@@ -35,6 +35,7 @@ from featrisk import metrics
 from featrisk.features import _base
 from featrisk.io import read_image
 from featrisk.model import RiskModel, fold_ids
+from featrisk.profiles import profile_of
 from featrisk.schema import FEATURE_COLUMNS
 
 __all__ = ["family_ablation", "size_study", "family_costs_ms"]
@@ -90,7 +91,7 @@ def _direct_auroc(features: pd.DataFrame, error: np.ndarray, fold: np.ndarray,
     scores = np.full(len(error), np.nan)
     for k in np.unique(fold):
         test, train = fold == k, fold != k
-        model = RiskModel(degradation=None, features=columns).fit(
+        model = RiskModel(degradation=None, features=columns, profile=profile_of(features)).fit(
             features[train], error[train] == 0, groups=groups[train])
         scores[test] = model.predict_risk(features[test])
     return float(metrics.auroc(error, scores))

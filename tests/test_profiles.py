@@ -221,3 +221,14 @@ def test_images_under_the_fast_size_give_identical_features(tmp_path: Path) -> N
     paths = [str(write_rgb(tmp_path / "s.jpg", small)), str(write_rgb(tmp_path / "s.png", small))]
     default, fast = featrisk.extract(paths), featrisk.extract(paths, profile="fast")
     np.testing.assert_array_equal(default[FEATURES].to_numpy(), fast[FEATURES].to_numpy())
+
+
+def test_report_names_the_profile(tables, tmp_path: Path) -> None:
+    from featrisk.report import report
+
+    model = _toy_fit(tables["fast"])
+    out = tmp_path / "r.html"
+    summary = report(model, tables["fast"], [True, False, True, False], out=out, images=False,
+                     n_boot=20)
+    assert summary["profile"] == "fast"
+    assert "fast extraction profile" in out.read_text(encoding="utf-8")

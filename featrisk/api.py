@@ -16,8 +16,10 @@ from featrisk.profiles import get_profile, profile_of
 
 __all__ = ["default_model_path", "fit", "predict"]
 
-#: Shipped default model file per extraction profile (:mod:`featrisk.profiles`).
-DEFAULT_MODELS = {"default": "default.json", "fast": "default_fast.json"}
+
+def default_model_file(profile: str = "default") -> str:
+    """File name of the default model shipped for ``profile``: ``default[_<profile>].json``."""
+    return f"default{get_profile(profile).suffix}.json"
 
 
 def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
@@ -58,8 +60,7 @@ def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
 
 def default_model_path(profile: str = "default") -> str:
     """Path of the default model shipped for ``profile``; raises if this version has none."""
-    get_profile(profile)
-    ref = resources.files("featrisk") / "models" / DEFAULT_MODELS[profile]
+    ref = resources.files("featrisk") / "models" / default_model_file(profile)
     if not ref.is_file():
         raise FeatriskError(
             f"no default model for profile {profile!r} is shipped with this featrisk; fit one "

@@ -172,14 +172,14 @@ class DegradationEstimator:
         return est
 
 
-#: Shipped estimator file per extraction profile (:mod:`featrisk.profiles`).
-ESTIMATOR_FILES = {"default": "degradation.json", "fast": "degradation_fast.json"}
+def estimator_file(profile: str = "default") -> str:
+    """File name of the estimator shipped for ``profile``: ``degradation[_<profile>].json``."""
+    return f"degradation{get_profile(profile).suffix}.json"
 
 
 def default_estimator_path(profile: str = "default") -> Path:
     """Path of the estimator shipped in the package for ``profile``."""
-    get_profile(profile)
-    return Path(str(resources.files("featrisk") / "models" / ESTIMATOR_FILES[profile]))
+    return Path(str(resources.files("featrisk") / "models" / estimator_file(profile)))
 
 
 _DEFAULT: dict[str, DegradationEstimator] = {}

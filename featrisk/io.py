@@ -355,21 +355,17 @@ def jpeg_scale(width: int, height: int, target: tuple[int, int]) -> int:
     return 1
 
 
-def _reduced_jpeg(data: bytes, im: Image.Image, fit: tuple[int, int]) -> np.ndarray | None:
-    """Decode a baseline 8-bit grey or YCbCr JPEG at the smallest libjpeg scale >= the fit size.
-
-    Returns the BGR or grey array OpenCV decoded (orientation not applied), or None when
-    the file is not such a JPEG, the scale would be 1, or OpenCV refuses it.
-    """
+def _reduced_flags(im: Image.Image, fit: tuple[int, int]) -> int | None:
+    """OpenCV flags that decode an 8-bit grey or YCbCr JPEG at the smallest libjpeg scale
+    still at least the ``fit`` size (orientation left to :func:`read_image`), or None when a
+    full decode is needed: another colour mode (CMYK, ...) or a scale of 1."""
     if im.mode not in ("L", "RGB"):
-        return None  # CMYK, 12-bit, ...: the full decode path handles them
+        return None
     w, h = im.size
     d = jpeg_scale(w, h, fit_size(w, h, *fit))
     if d == 1:
         return None
-    flags = _REDUCED["grey" if im.mode == "L" else "color"][d] | cv2.IMREAD_IGNORE_ORIENTATION
-    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
-    return arr if arr is not None and arr.size > 0 else None
+    return _REDUCED["grey" if im.mode == "L" else "color"][d] | cv2.IMREAD_IGNORE_ORIENTATION
 
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
@@ -413,13 +409,12 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
         if truncated:
             raise DecodeError(f"{p}: {truncated}")
     bit_depth, has_alpha, quality, chroma, orientation = _header_facts(im, fmt)
-    arr = None
-    if fit is not None and fmt in ("JPEG", "MPO"):
-        arr = _reduced_jpeg(data, im, fit)
-    reduced = arr is not None
-    if arr is None:
-        arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    flags = _reduced_flags(im, fit) if fit is not None and fmt in ("JPEG", "MPO") else None
+    reduced = False  # True once a reduced-scale decode has given the pixels
+    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8),
+                       cv2.IMREAD_UNCHANGED if flags is None else flags)
     if arr is not None and arr.size > 0:
+        reduced = flags is not None
         if not reduced and arr.shape[0] * arr.shape[1] > max_pixels:
             raise DecodeError(f"{p}: decoded image is {arr.shape[1]}x{arr.shape[0]}, above the "
                               f"{_megapixels(max_pixels)} MP limit its header hid; raise max_pixels")

@@ -39,6 +39,11 @@ class Profile:
     name: str
     fit: tuple[int, int] | None
 
+    @property
+    def suffix(self) -> str:
+        """File-name suffix of this profile's shipped models and cached tables ("" or "_fast")."""
+        return "" if self.name == "default" else f"_{self.name}"
+
 
 #: The profiles featrisk knows, by name. The fast profile's long side (400 px) keeps the
 #: thinnest accepted strip (200:1, :data:`featrisk.io.MAX_SIDE_RATIO`) at least 2 px across.

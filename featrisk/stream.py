@@ -162,8 +162,7 @@ def _assemble(out: Path, folder: Path, part_of: np.ndarray, row_of: np.ndarray,
             block = pa.concat_tables([read(n) for n in numbers]).take(pa.array(index))
             unreadable += block.num_rows - block.column("error").null_count
             if writer is not None:
-                writer.write_table(block.replace_schema_metadata(schema.metadata),
-                                   row_group_size=chunk_size)
+                writer.write_table(block, row_group_size=chunk_size)
             else:
                 block.to_pandas().to_csv(fh, header=start == 0, index=False)
         if writer is not None:
@@ -206,12 +205,12 @@ def extract_to_file(
         and memory holds about this many rows.
     max_pixels : int, default 100_000_000
         As for :func:`featrisk.extract`; part of the resume key.
-    profile : {"default", "fast"}, default "default"
-        As for :func:`featrisk.extract`; part of the resume key, and recorded in a parquet
-        file's metadata (``featrisk_profile``).
     resume : bool, default True
         Reuse the finished chunks of an interrupted run with the same output. False discards
         them and starts over.
+    profile : {"default", "fast"}, default "default"
+        As for :func:`featrisk.extract`; part of the resume key, and recorded in a parquet
+        file's metadata (``featrisk_profile``).
 
     Returns
     -------

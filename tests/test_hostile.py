@@ -38,6 +38,7 @@ from featrisk.cli import main
 from featrisk.errors import DecodeError, ModelFileError
 from featrisk.features._base import work_size
 from featrisk.io import MAX_SIDE_RATIO, MIN_SIDE, read_image
+from featrisk.profiles import PROFILES
 from featrisk.schema import FEATURE_COLUMNS
 
 FEATURES = list(FEATURE_COLUMNS)
@@ -295,8 +296,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
+@pytest.mark.parametrize("fit", [None, PROFILES["fast"].fit], ids=["default", "fast"])
 @pytest.mark.parametrize("name", [c.name for c in CASES])
 def test_read_image_scores_or_refuses_with_reason(corpus: dict[str, Path], name: str,
+                                                  fit: tuple[int, int] | None,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     case, path = BY_NAME[name], corpus[name]
     calls = []
@@ -304,12 +307,12 @@ def test_read_image_scores_or_refuses_with_reason(corpus: dict[str, Path], name:
     monkeypatch.setattr(featrisk.io.cv2, "imdecode", lambda *a: calls.append(1) or real(*a))
     started = time.perf_counter()
     if case.error is None:
-        decoded = read_image(path)
+        decoded = read_image(path, fit=fit)
         assert decoded.rgb.dtype == np.uint8 and decoded.rgb.ndim == 3 and decoded.rgb.shape[2] == 3
         assert decoded.facts.path == str(path)
     else:
         with pytest.raises(DecodeError, match=case.error) as info:
-            read_image(path)
+            read_image(path, fit=fit)
         assert str(info.value).startswith(f"{path}: ")
     assert len(calls) == case.decodes, "one OpenCV decode per image, none for files refused early"
     assert time.perf_counter() - started < 5.0

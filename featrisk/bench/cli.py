@@ -25,10 +25,10 @@ from typing import Any
 
 import pandas as pd
 
-from featrisk.api import DEFAULT_MODELS
-from featrisk.degradation import ESTIMATOR_FILES
+from featrisk.api import default_model_file
+from featrisk.degradation import estimator_file
 from featrisk.extract import extract
-from featrisk.profiles import PROFILES
+from featrisk.profiles import PROFILES, get_profile
 from featrisk.schema import SCHEMA_VERSION
 
 DESCRIPTIONS = {
@@ -48,7 +48,7 @@ DESCRIPTIONS = {
 def features_cached(outcomes: pd.DataFrame, cache: Path, *, n_jobs: int,
                     profile: str = "default") -> tuple[pd.DataFrame, dict]:
     """Extract (or reuse) the outcome set's features; time a fresh extraction when made."""
-    suffix = "" if profile == "default" else f"_{profile}"
+    suffix = get_profile(profile).suffix
     path = cache / f"features_schema{SCHEMA_VERSION}{suffix}.parquet"
     timing = cache / f"features_timing{suffix}.json"
     paths = outcomes["path"].astype(str).tolist()
@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     root = Path(args.cache_root)
     results: dict[str, Any] = {}
-    suffix = "" if args.profile == "default" else f"_{args.profile}"
+    suffix = get_profile(args.profile).suffix
     for name in args.datasets:
         cache = root / name
         csv = cache / "outcomes.csv"
@@ -177,11 +177,12 @@ def _with_side_results(meta: dict[str, Any], bench_dir: Path) -> dict[str, Any]:
         path = bench_dir / f"{key}.json"
         if path.exists():
             out[key] = json.loads(path.read_text())
-    fast = {name: json.loads((bench_dir / f"{name}_fast.json").read_text())
-            for name in ("imagenet", "cifar") if (bench_dir / f"{name}_fast.json").exists()}
-    if fast and (bench_dir / "meta_fast.json").exists():
+    suffix = PROFILES["fast"].suffix
+    fast = {name: json.loads((bench_dir / f"{name}{suffix}.json").read_text())
+            for name in ("imagenet", "cifar") if (bench_dir / f"{name}{suffix}.json").exists()}
+    if fast and (bench_dir / f"meta{suffix}.json").exists():
         out["fast"] = {"results": fast,
-                       "meta": json.loads((bench_dir / "meta_fast.json").read_text())}
+                       "meta": json.loads((bench_dir / f"meta{suffix}.json").read_text())}
     return out
 
 
@@ -214,7 +215,7 @@ def cmd_train_degradation(args: argparse.Namespace) -> int:
     est = DegradationEstimator().fit(features, labels["degradation"], labels["severity"])
     est.training_summary_["datasets"] = list(args.datasets) + ([] if args.no_skimage else
                                                                ["skimage"])
-    out = args.out or f"featrisk/models/{ESTIMATOR_FILES[args.profile]}"
+    out = args.out or f"featrisk/models/{estimator_file(args.profile)}"
     est.save(out)
     size = Path(out).stat().st_size / 1e6
     print(f"featrisk bench train-degradation: {len(labels)} images -> {out} ({size:.1f} MB)")
@@ -237,9 +238,9 @@ def cmd_train_default(args: argparse.Namespace) -> int:
     # as the shipped estimator gives on images it never saw
     extra = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
                                 outcomes["severity"].to_numpy(float), groups=groups)
-    model = RiskModel(profile=args.profile).fit(features, outcomes["correct"].to_numpy(bool), groups=groups,
-                            extra=extra.reset_index(drop=True))
-    out = args.out or f"featrisk/models/{DEFAULT_MODELS[args.profile]}"
+    model = RiskModel(profile=args.profile).fit(features, outcomes["correct"].to_numpy(bool),
+                                                groups=groups, extra=extra.reset_index(drop=True))
+    out = args.out or f"featrisk/models/{default_model_file(args.profile)}"
     model.save(out)
     s = model.training_summary_
     print(f"featrisk bench train-default: {s['n_images']} images, OOF AUROC {s['oof_auroc']:.3f}, "

@@ -11,8 +11,9 @@ One call of :func:`speed_benchmark` measures, in one run and one process, on the
   same number of processes (target >= 3);
 
 each for both extraction profiles (:mod:`featrisk.profiles`; the fast profile's ratios are
-prefixed ``fast_``), plus raw images/s of each, the load average before each measurement (timings taken on a
-busy machine are not comparable) and a cProfile summary of featrisk extraction.
+prefixed ``fast_``), plus raw images/s of each, the load average before each measurement
+(timings taken on a busy machine are not comparable) and a cProfile summary of featrisk
+extraction per profile.
 
 featrisk, ``cv2.imread`` and CleanVision run in one process with one thread (OpenCV and BLAS
 pinned, as in featrisk's workers). PyTorch uses ``classifier_threads`` threads (default: all

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import pytest
 from conftest import photo, write_rgb
 
+from featrisk.bench.report_md import speed_section
 from featrisk.bench.speed import add_speed_parser, list_images, speed_benchmark
 
 
@@ -37,7 +39,16 @@ def test_speed_benchmark_reports_ratios_and_profile(folders):
     # the fast profile shrinks the 512 px photos before any family runs: it must be faster
     assert result["ratios"]["fast_decode_ratio"] < result["ratios"]["decode_ratio"]
     assert "ncalls" in result["profile"] and "tottime" in result["profile"]
+    assert f"{os.cpu_count()} cores" in result["machine"]  # which machine the figures are from
     json.dumps(result)  # serialisable as written by the CLI
+
+
+def test_speed_section_names_the_machine(folders):
+    result = speed_benchmark(*folders, n=2, repeats=1, classifier=False, cleanvision=False,
+                             profile=False)
+    text = "\n".join(speed_section(result))
+    assert f"Machine: {result['machine']}" in text
+    assert "| fast_decode_ratio |" in text
 
 
 def test_cli_subcommand_writes_json(folders, tmp_path, capsys):

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from featrisk.api import default_model_file
+from featrisk.bench.speed import machine_description
 from featrisk.degradation import estimator_file
 from featrisk.extract import extract
 from featrisk.profiles import PROFILES, get_profile
@@ -77,20 +78,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
-
-
-def _machine() -> str:
-    import os
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -149,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"  hybrid-stack {a['featrisk_hybrid_stack']['auroc']['value']:.3f}")
     meta = {
         "commands": [" ".join(["featrisk", "bench", "run", *map(shlex.quote, args.argv)])],
-        "machine": _machine(), "versions": _versions(),
+        "machine": machine_description(), "versions": _versions(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "wall_seconds": time.perf_counter() - start,
     }

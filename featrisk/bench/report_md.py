@@ -336,6 +336,9 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
     out = ["## Speed", "",
            f"Command: `{speed.get('command', 'featrisk bench speed (command not recorded)')}`; "
            f"{speed.get('n_images', {})} images, one process, {speed.get('cpu_count')} cores.", "",
+           *([f"Machine: {speed['machine']} (speed figures are comparable only within one run "
+              "on one machine; the accuracy figures above do not depend on it).", ""]
+             if speed.get("machine") else []),
            "| measure | value | target | met |", "|---|---|---|---|"]
     for key, value in speed.get("ratios", {}).items():
         met = "yes" if speed.get("meets_target", {}).get(key) else "**no**"

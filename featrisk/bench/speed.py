@@ -30,6 +30,7 @@ import cProfile
 import io
 import json
 import os
+import platform
 import pstats
 import shlex
 import sys
@@ -39,7 +40,7 @@ from pathlib import Path
 
 import cv2
 
-__all__ = ["list_images", "speed_benchmark", "cmd_speed", "add_speed_parser"]
+__all__ = ["list_images", "machine_description", "speed_benchmark", "cmd_speed", "add_speed_parser"]
 
 #: File extensions counted as images when listing a folder.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -64,6 +65,19 @@ def list_images(folder: str | os.PathLike[str], n: int) -> list[str]:
     if not paths:
         raise FileNotFoundError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
     return paths[:n]
+
+
+def machine_description() -> str:
+    """The CPU model (``/proc/cpuinfo``), core count and kernel: which machine a figure is from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def _load() -> float:
@@ -217,6 +231,7 @@ def speed_benchmark(
              for k, v in ratios.items()}
     result: dict[str, object] = {
         "n_images": counts,
+        "machine": machine_description(),
         "cpu_count": os.cpu_count(),
         "images_per_s": {k: round(v, 1) for k, v in ips.items()},
         "seconds": {k: round(v, 3) for k, v in seconds.items()},

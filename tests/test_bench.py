@@ -132,6 +132,21 @@ def test_heldout_family_never_in_training(demo_bench) -> None:
         assert low <= r["featrisk"] <= high and low < high
     # noise is obvious to image statistics even when no noisy image was in training
     assert rows[0]["featrisk"] > 0.6
+    # the oracle ceiling knows the family: noise drives errors, so it ranks them well
+    assert 0.0 <= rows[1]["oracle"] <= 1.0 and rows[0]["oracle"] > 0.6
+
+
+def test_heldout_ceiling_note_splits_families_by_the_oracle() -> None:
+    from featrisk.bench.report_md import _ceiling_note
+
+    rows = [{"family": "noise", "featrisk": 0.80, "oracle": 0.82},
+            {"family": "blur", "featrisk": 0.60, "oracle": 0.75},
+            {"family": "tint", "featrisk": 0.52, "oracle": 0.51}]
+    text = _ceiling_note(rows)[0]
+    assert "It stays below 0.65 on 1 families (tint 0.510)" in text
+    assert "On the 2 families where the oracle reaches 0.65, featrisk reaches it on 1" in text
+    assert text.endswith("blur 0.600 against 0.750, noise 0.800 against 0.820.")
+    assert _ceiling_note([{"family": "noise", "featrisk": 0.8}]) == []  # older reports
 
 
 def test_family_costs_cover_every_family_and_view(demo_set) -> None:

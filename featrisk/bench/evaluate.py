@@ -299,6 +299,12 @@ def heldout_families(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: i
     together with its clean images. Every source is thus scored once per family, so a
     family's AUROC (pooled over the groups, next to max-softmax on the same images) rests on
     all sources; ``featrisk_ci`` is its 95% bootstrap interval, resampling sources.
+
+    ``oracle`` is a ceiling, not a competitor: each scored image gets the error rate of its
+    exact (degradation, severity) cell among the other groups' images, the held-out family's
+    included. It is what knowing the damage would give on this set; where even it stays
+    low, the family barely moves the classifier's error rate and the set's failures are
+    mostly natural ones, which no score of the damage alone can rank.
     """
     ok = features["error"].isna().to_numpy()
     features, outcomes = features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
@@ -310,7 +316,7 @@ def heldout_families(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: i
     rows = []
     for fam in families or sorted(set(deg) - {"none"}):
         scored = (deg == fam) | (deg == "none")
-        risk, atyp, blend = (np.full(len(outcomes), np.nan) for _ in range(3))
+        risk, atyp, blend, oracle = (np.full(len(outcomes), np.nan) for _ in range(4))
         for k in range(folds):
             train = (fold != k) & (deg != fam)
             test = (fold == k) & scored
@@ -322,6 +328,8 @@ def heldout_families(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: i
                                             extra=deg_train.reset_index(drop=True))
             risk[test] = model.predict_risk(fte, extra=deg_test.reset_index(drop=True))
             atyp[test], blend[test] = with_atypicality(model, risk[test], fte)
+            seen = fold != k  # the oracle knows the family: its cells come from every family
+            oracle[test] = _oracle(outcomes[seen], outcomes[test], error[seen])
         e, r = error[scored], risk[scored]
         _, low, high = metrics.bootstrap_ci(metrics.auroc, e, r, n_boot=n_boot, seed=seed,
                                             groups=sources[scored])
@@ -329,6 +337,7 @@ def heldout_families(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: i
                "featrisk": metrics.auroc(e, r), "featrisk_ci": [low, high],
                "atypicality": metrics.auroc(e, atyp[scored]),
                "featrisk_plus_atypicality": metrics.auroc(e, blend[scored]),
+               "oracle": metrics.auroc(e, oracle[scored]),
                "max_softmax": metrics.auroc(e, 1 - outcomes.loc[scored, "max_prob"].to_numpy(float))}
         log(f"  held-out family {fam}: AUROC {row['featrisk']:.3f} [{low:.3f}, {high:.3f}]")
         rows.append(row)

@@ -149,6 +149,24 @@ def test_heldout_ceiling_note_splits_families_by_the_oracle() -> None:
     assert _ceiling_note([{"family": "noise", "featrisk": 0.8}]) == []  # older reports
 
 
+def test_targets_check_heldout_families_against_the_bar_and_the_ceiling() -> None:
+    from featrisk.bench.report_md import targets
+
+    auroc = {"featrisk": 0.78, "featrisk_hybrid_stack": 0.9, "featrisk_hybrid_lgbm": 0.9,
+             "max_softmax": 0.89, "properties": 0.6, "oracle": 0.79, "cleanvision_any": 0.5}
+    methods = {k: {"auroc": {"value": v}, "ece": {"value": 0.02}} for k, v in auroc.items()}
+    rows = [{"family": "noise", "featrisk": 0.80, "oracle": 0.82},
+            {"family": "blur", "featrisk": 0.60, "oracle": 0.75},
+            {"family": "tint", "featrisk": 0.52, "oracle": 0.51}]
+    lines = targets({"methods": methods, "heldout_families": rows})
+    assert "- [ ] every held-out family at AUROC 0.65 or more (1 of 3)" in lines
+    assert ("- [ ] every held-out family whose oracle ceiling reaches 0.65 at 0.65 or more "
+            "(1 of 2)") in lines
+    rows[1]["featrisk"] = 0.7  # blur now clears the bar: only the out-of-reach family misses
+    lines = targets({"methods": methods, "heldout_families": rows})
+    assert any(line.startswith("- [x] every held-out family whose oracle") for line in lines)
+
+
 def test_family_costs_cover_every_family_and_view(demo_set) -> None:
     from featrisk import features as F
     from featrisk.bench.ablation import VIEWS, family_costs_ms

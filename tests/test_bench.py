@@ -145,7 +145,10 @@ def test_heldout_ceiling_note_splits_families_by_the_oracle() -> None:
     text = _ceiling_note(rows)[0]
     assert "It stays below 0.65 on 1 families (tint 0.510)" in text
     assert "On the 2 families where the oracle reaches 0.65, featrisk reaches it on 1" in text
-    assert text.endswith("blur 0.600 against 0.750, noise 0.800 against 0.820.")
+    assert text.endswith("it trails the oracle most on blur (0.600 against 0.750), "
+                         "noise (0.800 against 0.820).")
+    rows[1]["featrisk"] = 0.9  # above its oracle: not a gap
+    assert "it trails the oracle most on noise (0.800 against 0.820)." in _ceiling_note(rows)[0]
     assert _ceiling_note([{"family": "noise", "featrisk": 0.8}]) == []  # older reports
 
 

@@ -3,7 +3,7 @@
 File layout (UTF-8 JSON)::
 
     {"format": "featrisk-model", "format_version": 1,
-     "manifest": {schema_version, feature_names, extra_columns, calibration, threshold,
+     "manifest": {schema_version, feature_names, extra_columns, calibration, hybrid, threshold,
                   training_summary, feature_quantiles, mean_abs_contribution, oof, params,
                   package_versions, saved_at},
      "booster_sha256": "<sha256 of the booster text>",
@@ -32,7 +32,7 @@ import numpy as np
 from featrisk._atomic import atomic_write
 from featrisk.atypicality import Atypicality
 from featrisk.errors import ModelFileError, SchemaError
-from featrisk.model import RiskModel
+from featrisk.model import HYBRID_COLUMN, RiskModel
 from featrisk.schema import SCHEMA_VERSION
 
 __all__ = ["load", "save"]
@@ -41,7 +41,7 @@ FORMAT = "featrisk-model"
 FORMAT_VERSION = 1
 _PARAMS = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "cv",
            "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params", "features",
-           "degradation", "calibration", "profile")
+           "degradation", "calibration", "profile", "hybrid")
 
 
 def _versions() -> dict[str, str]:
@@ -79,6 +79,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
         "feature_names": model.feature_names_,
         "extra_columns": model.extra_columns_,
         "calibration": _calibration_doc(model),
+        "hybrid": model.hybrid_,
         "threshold": model.threshold_,
         "n_estimators": model.n_estimators_,
         "training_summary": model.training_summary_,
@@ -125,6 +126,18 @@ def _calibration_from(doc: dict[str, Any], feature_names: list[str]) -> dict[str
     if len(stack["coef"]) != 3 * len(stack["p_columns"]):
         raise ModelFileError("model file's calibration has the wrong number of coefficients")
     return stack
+
+
+def _hybrid_from(doc: Any) -> dict[str, Any] | None:
+    """The hybrid stack of a manifest (None for models without one), checked."""
+    if doc is None:
+        return None
+    if not isinstance(doc, dict) or doc.get("column") != HYBRID_COLUMN:
+        raise ModelFileError(f"model file's hybrid stack must read {HYBRID_COLUMN}")
+    coef = float(doc["coef"])
+    if not np.isfinite(coef):
+        raise ModelFileError("model file's hybrid stack has a non-finite coefficient")
+    return {"column": HYBRID_COLUMN, "coef": coef}
 
 
 def _estimator_digest(model: RiskModel) -> str | None:
@@ -225,6 +238,7 @@ def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:
     model.extra_columns_ = list(m["extra_columns"])
     model.calibration_ = (float(m["calibration"]["a"]), float(m["calibration"]["b"]))
     model.stack_ = _calibration_from(m["calibration"], model.feature_names_)
+    model.hybrid_ = _hybrid_from(m.get("hybrid"))  # absent from files saved before the stack
     model.threshold_ = float(m["threshold"])
     model.n_estimators_ = int(m["n_estimators"])
     model.training_summary_ = dict(m["training_summary"])

@@ -335,3 +335,62 @@ def test_platt_fit_reaches_the_optimum_for_wide_or_shifted_scores(scale: float, 
     gradient = np.array([raw @ (p - t), (p - t).sum()])
     assert np.abs(gradient).max() < 1e-6 * len(raw)
     assert 0.5 / scale < a < 2.0 / scale
+
+
+@pytest.fixture(scope="module")
+def hybrid_stacked(demo):
+    features, outcomes = demo
+    # the demo records EfficientNet-Lite0's top-1 probability; a margin column rides along
+    # and must stay out of the booster like every softmax_* column
+    extra = pd.DataFrame({"softmax_max_prob": outcomes["max_prob"].to_numpy(),
+                          "softmax_margin": outcomes["max_prob"].to_numpy() / 2,
+                          "path": outcomes["path"]})
+    model = featrisk.fit(features, outcomes["correct"].to_numpy(), extra=extra,
+                         groups=outcomes["crop"].to_numpy(), hybrid="stack")
+    return model, extra
+
+
+def test_hybrid_stack_keeps_the_booster_image_only(demo, hybrid_stacked) -> None:
+    features, outcomes = demo
+    model, extra = hybrid_stacked
+    assert not any(f.startswith("softmax_") for f in model.feature_names_)
+    assert model.hybrid_["column"] == "softmax_max_prob"
+    assert model.hybrid_["coef"] < 0  # a more confident classifier lowers the risk
+    # the risk is Platt's a * raw + b plus the softmax term; TreeSHAP explains the image part
+    a, b = model.calibration_
+    raw = model.decision_function(features, extra=extra)
+    p = np.clip(extra["softmax_max_prob"].to_numpy(), 1e-6, 1 - 1e-6)
+    offset = model.hybrid_["coef"] * np.log(p / (1 - p))
+    np.testing.assert_allclose(model.calibration_offset(features, extra=extra), offset)
+    expected = 1 / (1 + np.exp(-(a * raw + b + offset)))
+    np.testing.assert_allclose(model.predict_risk(features, extra=extra), expected, rtol=1e-12)
+    contrib = model.explain(features.iloc[:20], extra=extra.iloc[:20])
+    np.testing.assert_allclose(contrib[model.feature_names_].sum(axis=1) + contrib["base_value"],
+                               raw[:20], rtol=1e-9, atol=1e-9)
+    # out of fold, the stack ranks failures at least as well as the classifier's own score
+    error = 1 - outcomes["correct"].to_numpy(int)
+    assert model.training_summary_["hybrid"] == "stack"
+    assert model.training_summary_["oof_auroc"] >= metrics.auroc(error, 1 - p) - 0.01
+
+
+def test_hybrid_stack_survives_save_and_load(demo, hybrid_stacked, tmp_path) -> None:
+    features, _ = demo
+    model, extra = hybrid_stacked
+    loaded = featrisk.load(model.save(tmp_path / "hybrid.json"))
+    assert loaded.hybrid == "stack" and loaded.hybrid_ == model.hybrid_
+    np.testing.assert_array_equal(loaded.predict_risk(features, extra=extra),
+                                  model.predict_risk(features, extra=extra))
+    with pytest.raises(featrisk.SchemaError, match="softmax_max_prob .*pass them with extra="):
+        featrisk.predict(features, loaded)
+
+
+@pytest.mark.parametrize(("params", "extra_cols", "match"), [
+    ({"hybrid": "stack"}, ["softmax_margin"], "needs a softmax_max_prob column in extra"),
+    ({"hybrid": "stack", "calibration": "stack"}, ["softmax_max_prob"], "cannot be combined"),
+    ({"hybrid": "blend"}, ["softmax_max_prob"], "hybrid must be 'lightgbm' or 'stack', got 'blend'"),
+], ids=["no-max-prob", "with-calibration-stack", "unknown"])
+def test_hybrid_stack_refuses_what_it_cannot_fit(demo, params, extra_cols, match) -> None:
+    features, outcomes = demo
+    extra = pd.DataFrame({c: outcomes["max_prob"].to_numpy() for c in extra_cols})
+    with pytest.raises(ValueError, match=match):
+        featrisk.fit(features, outcomes["correct"].to_numpy(), extra=extra, **params)

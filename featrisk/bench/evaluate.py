@@ -13,8 +13,9 @@ variants are always on the same side):
 - ``featrisk_estimator_only``: the risk model on the degradation estimator's outputs alone
   (``features=[]``): how much of the image-only signal the estimated degradation carries.
 - ``featrisk_hybrid_lgbm``: the same with the softmax scores as extra inputs (monotone).
-- ``featrisk_hybrid_stack``: a logistic stack of logit(max-softmax) and logit(image-only
-  risk), fitted on the training folds' out-of-fold risks (never on its own test fold).
+- ``featrisk_hybrid_stack``: ``RiskModel(hybrid="stack")``, a logistic stack of
+  logit(max-softmax) and the image-only booster's calibrated log-odds, fitted on the training
+  folds' out-of-fold scores (never on its own test fold).
 - ``max_softmax``, ``margin``, ``entropy``: the classifier's own uncertainty (1 - p_max,
   1 - margin, entropy / log K).
 - ``properties``: LightGBM on brightness, RMS contrast, aspect ratio, area and mean R/G/B.
@@ -47,31 +48,6 @@ SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
 #: Methods whose score is a calibrated probability (ECE is reported only for these).
 PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm",
                  "featrisk_hybrid_stack", "properties", "oracle", "max_softmax"}
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def logistic_fit(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-3, n_iter: int = 100) -> np.ndarray:
-    """L2-regularised logistic regression by Newton's method; returns weights (last = bias)."""
-    xb = np.column_stack([x, np.ones(len(x))])
-    w = np.zeros(xb.shape[1])
-    for _ in range(n_iter):
-        p = 1 / (1 + np.exp(-np.clip(xb @ w, -50, 50)))
-        grad = xb.T @ (p - y) + l2 * np.r_[w[:-1], 0.0]
-        hess = xb.T @ (xb * (p * (1 - p))[:, None]) + l2 * np.eye(len(w))
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-9:
-            break
-    return w
-
-
-def logistic_predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Probabilities of a :func:`logistic_fit` model."""
-    return 1 / (1 + np.exp(-np.clip(np.column_stack([x, np.ones(len(x))]) @ w, -50, 50)))
 
 
 def rank_score(values: np.ndarray) -> np.ndarray:
@@ -171,12 +147,11 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
         scores["featrisk_hybrid_lgbm"][test] = hybrid.predict_risk(fte, extra=sm_test)
         timing["featrisk_hybrid_lgbm"] += time.perf_counter() - t
         t = time.perf_counter()
-        stack_x = np.column_stack([_logit(image.oof_risk_),
-                                   _logit(outcomes.loc[train, "max_prob"].to_numpy(float))])
-        w = logistic_fit(stack_x, error[train].astype(float))
-        test_x = np.column_stack([_logit(scores["featrisk"][test]),
-                                  _logit(outcomes.loc[test, "max_prob"].to_numpy(float))])
-        scores["featrisk_hybrid_stack"][test] = logistic_predict(w, test_x)
+        top = outcomes["max_prob"].to_numpy(float)
+        stack = RiskModel(**params, hybrid="stack").fit(
+            ftr, error[train] == 0, groups=groups, extra=deg_train.assign(softmax_max_prob=top[train]))
+        scores["featrisk_hybrid_stack"][test] = stack.predict_risk(
+            fte, extra=deg_test.assign(softmax_max_prob=top[test]))
         timing["featrisk_hybrid_stack"] += time.perf_counter() - t
         t = time.perf_counter()
         props = RiskModel(**params, features=PROPERTY_COLUMNS).fit(ftr, error[train] == 0,

@@ -88,6 +88,25 @@ def resolve_table_paths(table: pd.DataFrame, table_path: str) -> list[str]:
     return [p if os.path.isabs(p) else str(base / p) for p in table["path"].astype(str)]
 
 
+def extra_for(table_path: str | None, X: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame | None:
+    """The ``columns`` the ``--extra`` table holds (it needs a ``path`` column), in the rows
+    of the images of ``X``.
+
+    Paths match as absolute paths; relative ones in the table are relative to its folder.
+    """
+    if not table_path:
+        return None
+    table = read_table(table_path)
+    keys: dict[str, int] = {}
+    for i, p in enumerate(resolve_table_paths(table, table_path)):
+        keys.setdefault(os.path.abspath(p), i)
+    rows = [keys.get(os.path.abspath(str(p))) for p in X["path"]]
+    missing = [str(p) for p, i in zip(X["path"], rows, strict=True) if i is None]
+    if missing:
+        raise UsageError(f"{table_path}: no row for {len(missing)} image(s), e.g. {missing[0]}")
+    return table.iloc[rows][[c for c in columns if c in table.columns]].reset_index(drop=True)
+
+
 def outcomes_kwargs(table: pd.DataFrame, where: str) -> dict[str, object]:
     """``correct=`` or ``y_true=/y_pred=`` from a labels table."""
     if "correct" in table.columns:
@@ -167,7 +186,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                          f"--profile {args.profile}")
     extra = labels[args.extra].reset_index(drop=True) if args.extra else None
     groups = labels[args.groups].to_numpy() if args.groups else None
-    model = featrisk.fit(X, extra=extra, groups=groups, cv=args.cv, **outcomes)
+    model = featrisk.fit(X, extra=extra, groups=groups, cv=args.cv, hybrid=args.hybrid, **outcomes)
     model.save(args.out)
     s = model.training_summary_
     print(f"featrisk fit: {s['n_images']} images, error rate {s['error_rate']:.3f}, "
@@ -189,7 +208,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.profile is not None and args.profile != model.profile:
         raise UsageError(f"--profile {args.profile} but the model reads profile {model.profile}")
     X = features_for(args, paths, model.profile)
-    result = featrisk.predict(X, model, flag_rate=args.flag_rate,
+    needed = [*model.extra_columns_, *([model.hybrid_["column"]] if model.hybrid_ else [])]
+    # the shipped degradation estimator's outputs are derived from the images; the rest given
+    given = [c for c in needed if model.degradation is None or not c.startswith("degradation_")]
+    if given and not args.extra:
+        raise UsageError(f"the model reads column(s) {', '.join(given)} beside the images; pass "
+                         "--extra TABLE with a 'path' column and them")
+    result = featrisk.predict(X, model, extra=extra_for(args.extra, X, needed), flag_rate=args.flag_rate,
                               target_accuracy=args.target_accuracy,
                               atypicality_threshold=args.atypicality_threshold)
     write_table(result, args.out, overwrite=True)
@@ -247,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra", nargs="+", help="numeric label-table columns to use as inputs")
     p.add_argument("--groups", help="label-table column of group ids (folds keep groups whole)")
     p.add_argument("--cv", type=int, default=5, help="cross-fitting folds (default 5)")
+    p.add_argument("--hybrid", choices=["lightgbm", "stack"], default="lightgbm",
+                   help="how --extra softmax_* columns enter: as LightGBM inputs (default), or "
+                        "'stack': an image-only booster stacked with logit(softmax_max_prob)")
     p.add_argument("--profile", choices=list(PROFILES),
                    help="extraction profile of the model (default: the --features table's, "
                         "else 'default')")
@@ -259,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", help="text file with one image path per line")
     p.add_argument("--features", help="features table from 'featrisk extract'")
     p.add_argument("--model", "-m", help="model file (default: the package's default model)")
+    p.add_argument("--extra", help="table with 'path' and the model's extra columns (e.g. "
+                                   "softmax_max_prob) for these images")
     p.add_argument("--flag-rate", type=float, help="flag this share of images (0-1)")
     p.add_argument("--target-accuracy", type=float,
                    help="flag so the classifier reaches this accuracy on the rest (0-1)")

@@ -43,6 +43,33 @@ def test_extract_fit_predict_round_trip(labelled, capsys) -> None:
     pd.testing.assert_series_equal(risk["risk"], api["risk"], check_exact=False, rtol=1e-12)
 
 
+def test_hybrid_stack_fit_and_predict_with_an_extra_table(labelled, demo_set, capsys) -> None:
+    folder, labels = labelled
+    outcomes = demo_set[2].set_index("path")
+    images = [str(folder / p) for p in labels["path"]]
+    table = labels.assign(softmax_max_prob=outcomes.loc[images, "max_prob"].to_numpy())
+    table.to_csv(folder / "labels_softmax.csv", index=False)  # relative paths, as fit reads
+    assert main(["fit", "--labels", str(folder / "labels_softmax.csv"), "--groups", "crop",
+                 "--extra", "softmax_max_prob", "--hybrid", "stack", "-o",
+                 str(folder / "hybrid.json"), "--quiet"]) == 0
+    model = featrisk.load(folder / "hybrid.json")
+    assert model.hybrid_ is not None and "softmax_max_prob" not in model.feature_names_
+    # predict takes the softmax of the images to score from a table joined on path
+    args = ["predict", *images[:40], "-m", str(folder / "hybrid.json"), "--quiet", "-o"]
+    assert main([*args, str(folder / "h.csv"), "--extra", str(folder / "labels_softmax.csv")]) == 0
+    risk = pd.read_csv(folder / "h.csv")
+    extra = pd.DataFrame({"softmax_max_prob": outcomes.loc[images[:40], "max_prob"].to_numpy()})
+    api = featrisk.predict(images[:40], model, extra=extra)
+    pd.testing.assert_series_equal(risk["risk"], api["risk"], check_exact=False, rtol=1e-12)
+    capsys.readouterr()
+    # without the table the model cannot score, and says which column is missing
+    assert main([*args, str(folder / "h2.csv")]) == 2
+    assert "reads column(s) softmax_max_prob beside the images; pass --extra" in capsys.readouterr().err
+    (folder / "partial.csv").write_text(table.head(5).to_csv(index=False))
+    assert main([*args, str(folder / "h3.csv"), "--extra", str(folder / "partial.csv")]) == 2
+    assert "no row for 35 image(s)" in capsys.readouterr().err
+
+
 def test_fit_extracts_when_no_features_given(labelled) -> None:
     folder, labels = labelled
     out = folder / "m2.json"

@@ -214,7 +214,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if given and not args.extra:
         raise UsageError(f"the model reads column(s) {', '.join(given)} beside the images; pass "
                          "--extra TABLE with a 'path' column and them")
-    result = featrisk.predict(X, model, extra=extra_for(args.extra, X, needed), flag_rate=args.flag_rate,
+    result = featrisk.predict(X, model, extra=extra_for(args.extra, X, given), flag_rate=args.flag_rate,
                               target_accuracy=args.target_accuracy,
                               atypicality_threshold=args.atypicality_threshold)
     write_table(result, args.out, overwrite=True)

@@ -523,10 +523,9 @@ class RiskModel:
 
     def _offset(self, x: np.ndarray, table: pd.DataFrame) -> np.ndarray:
         """Log-odds added to ``a * raw + b``: the degradation stack's or the hybrid's term."""
-        hybrid = getattr(self, "hybrid_", None)
-        if hybrid is None:
+        if self.hybrid_ is None:
             return self._stack_offset(x)
-        return hybrid["coef"] * _softmax_logit(table)
+        return self.hybrid_["coef"] * _softmax_logit(table)
 
     def _logit(self, raw: np.ndarray, x: np.ndarray, table: pd.DataFrame) -> np.ndarray:
         a, b = self.calibration_
@@ -592,8 +591,7 @@ class RiskModel:
         base = tuple(f for f in self.feature_names_ if f not in self.extra_columns_)
         table = self._with_degradation(design_matrix(X, extra, required=base,
                                                      profile=self.profile))
-        hybrid = getattr(self, "hybrid_", None)
-        stacked = [] if hybrid is None else [hybrid["column"]]
+        stacked = [] if self.hybrid_ is None else [self.hybrid_["column"]]
         missing = [f for f in [*self.feature_names_, *stacked] if f not in table.columns]
         if missing:
             hint = (" (pass them with extra=)"

@@ -278,8 +278,7 @@ def heldout_families(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: i
     ``oracle`` is a ceiling, not a competitor: each scored image gets the error rate of its
     exact (degradation, severity) cell among the other groups' images, the held-out family's
     included. It is what knowing the damage would give on this set; where even it stays
-    low, the family barely moves the classifier's error rate and the set's failures are
-    mostly natural ones, which no score of the damage alone can rank.
+    low, recognising the damage is not enough to rank the set's failures.
     """
     ok = features["error"].isna().to_numpy()
     features, outcomes = features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)

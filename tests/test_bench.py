@@ -70,8 +70,8 @@ def test_full_evaluation_on_real_outcomes(demo_bench) -> None:
     features, outcomes = demo_bench
     res = ev.evaluate(features, outcomes, folds=3, n_boot=50, log=lambda s: None)
     methods = res["methods"]
-    assert {"featrisk", "featrisk_hybrid_stack", "max_softmax", "properties", "oracle",
-            "cleanvision_any"} <= set(methods)
+    assert {"featrisk", "featrisk_hybrid_stack", "featrisk_true_degradation", "max_softmax",
+            "properties", "oracle", "cleanvision_any"} <= set(methods)
     for s in methods.values():
         assert s["auroc"]["low"] <= s["auroc"]["value"] <= s["auroc"]["high"]
     # the headline number is what metrics.auroc says about the stored scores' ranking
@@ -92,6 +92,24 @@ def test_full_evaluation_on_real_outcomes(demo_bench) -> None:
                                        - methods["oracle"]["auroc"]["value"])
     assert d["low"] <= d["value"] <= d["high"]
     assert "image-only minus oracle AUROC" in text
+
+
+def test_true_degradation_fills_the_estimator_columns_with_the_truth() -> None:
+    columns = ["degradation_p_jpeg", "degradation_p_none", "degradation_severity"]
+    told = ev.true_degradation(columns, np.array(["none", "jpeg", "haze"]), np.array([0, 3, 5]))
+    assert list(told.columns) == columns
+    # a family the estimator has no column for (haze here) is none of the known ones
+    assert told.to_numpy().tolist() == [[0, 1, 0], [1, 0, 3], [0, 0, 5]]
+
+
+@pytest.mark.parametrize(("told", "says_risk_model"), [(0.782, True), (0.786, False)])
+def test_estimator_ceiling_says_where_the_gap_to_the_oracle_is(told, says_risk_model) -> None:
+    from featrisk.bench.report_md import _estimator_ceiling_line
+
+    auroc = {"featrisk": 0.779, "featrisk_true_degradation": told, "oracle": 0.787}
+    line = _estimator_ceiling_line({k: {"auroc": {"value": v}} for k, v in auroc.items()})
+    assert f"reaches {told:.3f} ({told - 0.779:+.3f})" in line
+    assert ("better-fitted risk model" in line) is says_risk_model
 
 
 def test_metrics_summary_matches_pointwise(demo_bench) -> None:

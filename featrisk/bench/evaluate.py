@@ -12,6 +12,10 @@ variants are always on the same side):
 - ``featrisk_direct``: the risk model on the features alone (``degradation=None``).
 - ``featrisk_estimator_only``: the risk model on the degradation estimator's outputs alone
   (``features=[]``): how much of the image-only signal the estimated degradation carries.
+- ``featrisk_true_degradation``: not a method a user can run but a ceiling for the
+  estimator: the same risk model as ``featrisk``, with each image's true degradation (one-hot)
+  and severity in place of the estimator's outputs, in training and in test. What it gains
+  over ``featrisk`` is all a better degradation estimator could buy.
 - ``featrisk_hybrid_lgbm``: the same with the softmax scores as extra inputs (monotone).
 - ``featrisk_hybrid_stack``: ``RiskModel(hybrid="stack")``, a logistic stack of
   logit(max-softmax) and the image-only booster's calibrated log-odds, fitted on the training
@@ -35,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from featrisk import metrics
-from featrisk.degradation import DegradationEstimator, cross_fit_transform
+from featrisk.degradation import SEVERITY_COLUMN, DegradationEstimator, cross_fit_transform
 from featrisk.model import RiskModel, fold_ids
 from featrisk.profiles import profile_of
 
@@ -46,8 +50,8 @@ PROPERTY_COLUMNS = ["exposure_mean", "contrast_rms", "geometry_aspect_ratio",
 SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
 
 #: Methods whose score is a calibrated probability (ECE is reported only for these).
-PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm",
-                 "featrisk_hybrid_stack", "properties", "oracle", "max_softmax"}
+PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_estimator_only",
+                 "featrisk_true_degradation", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties", "oracle", "max_softmax"}
 
 
 def rank_score(values: np.ndarray) -> np.ndarray:
@@ -98,6 +102,35 @@ def _oracle(train: pd.DataFrame, test: pd.DataFrame, error_train: np.ndarray) ->
     return test_cells.map(rate).fillna(prior).to_numpy(float)
 
 
+def true_degradation(columns: list[str], degradation: np.ndarray,
+                      severity: np.ndarray) -> pd.DataFrame:
+    """The estimator's output columns filled with the known truth: one-hot family, severity.
+
+    Parameters
+    ----------
+    columns : list of str
+        :attr:`featrisk.degradation.DegradationEstimator.columns`
+        (``degradation_p_<family>`` ..., ``degradation_severity``).
+    degradation : array of str
+        Each image's family (``"none"`` if clean).
+    severity : array of float
+        Each image's severity, 0 (clean) to 5.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same columns, 0/1 probabilities and the severity, one row per image.
+    """
+    out = {}
+    for col in columns:
+        if col == SEVERITY_COLUMN:
+            out[col] = np.asarray(severity, dtype=float)
+        else:
+            family = col.removeprefix("degradation_p_")
+            out[col] = (np.asarray(degradation).astype(str) == family).astype(float)
+    return pd.DataFrame(out, columns=columns)
+
+
 def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5,
                            seed: int = 0, model_params: dict[str, Any] | None = None,
                            log: Callable[[str], None] = print) -> tuple[pd.DataFrame, dict]:
@@ -113,8 +146,8 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
     params = {**(model_params or {}), "degradation": None, "profile": profile_of(features)}
     scores = {m: np.full(len(outcomes), np.nan) for m in (
-        "featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_lgbm",
-        "featrisk_hybrid_stack", "properties", "oracle", "atypicality",
+        "featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_true_degradation",
+        "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties", "oracle", "atypicality",
         "featrisk_plus_atypicality")}
     timing: dict[str, float] = dict.fromkeys(scores, 0.0)
     deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
@@ -124,7 +157,8 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
         ftr, fte = features[train], features[test]
         t = time.perf_counter()
         deg_train = cross_fit_transform(ftr, deg[train], sev[train], groups=groups, seed=seed)
-        deg_test = DegradationEstimator().fit(ftr, deg[train], sev[train]).transform(fte)
+        estimator = DegradationEstimator().fit(ftr, deg[train], sev[train])
+        deg_test = estimator.transform(fte)
         deg_train, deg_test = deg_train.reset_index(drop=True), deg_test.reset_index(drop=True)
         image = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups, extra=deg_train)
         scores["featrisk"][test] = image.predict_risk(fte, extra=deg_test)
@@ -140,6 +174,13 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
                                                        extra=deg_train)
         scores["featrisk_estimator_only"][test] = est_only.predict_risk(fte, extra=deg_test)
         timing["featrisk_estimator_only"] += time.perf_counter() - t
+        t = time.perf_counter()
+        told = RiskModel(**params).fit(
+            ftr, error[train] == 0, groups=groups,
+            extra=true_degradation(estimator.columns, deg[train], sev[train]))
+        scores["featrisk_true_degradation"][test] = told.predict_risk(
+            fte, extra=true_degradation(estimator.columns, deg[test], sev[test]))
+        timing["featrisk_true_degradation"] += time.perf_counter() - t
         t = time.perf_counter()
         sm_train = pd.concat([deg_train, softmax[train].reset_index(drop=True)], axis=1)
         sm_test = pd.concat([deg_test, softmax[test].reset_index(drop=True)], axis=1)

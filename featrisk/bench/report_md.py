@@ -11,6 +11,8 @@ LABELS = {
     "featrisk": "featrisk, image only (headline; degradation-aware, the default)",
     "featrisk_direct": "featrisk, image only, features alone (degradation=None)",
     "featrisk_estimator_only": "featrisk, image only, degradation estimator outputs alone (features=[])",
+    "featrisk_true_degradation": ("featrisk, image only, told the true degradation and severity "
+                                  "(a ceiling for the estimator, not a usable method)"),
     "featrisk_hybrid_stack": "featrisk hybrid: logistic stack of image risk + max-softmax",
     "featrisk_hybrid_lgbm": "featrisk hybrid: LightGBM on features + softmax scores",
     "max_softmax": "classifier max-softmax (1 - p_max)",
@@ -145,14 +147,30 @@ def weaknesses(res: dict[str, Any]) -> list[str]:
             f"{full:.3f} with every feature beside them ({share:.0%} of image-only featrisk's "
             "AUROC above chance)" + (
                 ": the risk model's signal is almost all in what the estimator says went "
-                "wrong and how badly, so a better image-only score needs better degradation "
-                "estimates more than a different risk model." if share >= 0.97 else "."))
+                "wrong and how badly." if share >= 0.97 else "."))
+    if "featrisk_true_degradation" in m:
+        lines.append(_estimator_ceiling_line(m))
     lines.append(
         f"- The classifier's own max-softmax ({m['max_softmax']['auroc']['value']:.3f}) "
         f"{'beats' if m['max_softmax']['auroc']['value'] > m['featrisk']['auroc']['value'] else 'trails'} "
         f"image-only featrisk ({m['featrisk']['auroc']['value']:.3f}) here; image-only featrisk "
         "runs before the classifier, and the hybrid combines both.")
     return lines
+
+
+def _estimator_ceiling_line(m: dict[str, Any]) -> str:
+    """What a perfect degradation estimator would buy, against the gap to the oracle."""
+    told, full = (m[k]["auroc"]["value"] for k in ("featrisk_true_degradation", "featrisk"))
+    oracle = m["oracle"]["auroc"]["value"] if "oracle" in m else float("nan")
+    line = (f"- Told each image's true degradation and severity in place of the estimator's "
+            f"outputs, the same risk model reaches {told:.3f} ({told - full:+.3f}): that is "
+            "about what a perfect degradation estimator would buy")
+    gap = oracle - full
+    if gap > 0 and told - full < 0.5 * gap:
+        return line + (f", less than half of the {gap:.3f} to the oracle. The rest is the "
+                       "risk model learning which damage hurts from noisy 0/1 outcomes, so "
+                       "closing it needs a better-fitted risk model more than better estimates.")
+    return line + "."
 
 
 def _with_ci(row: dict) -> str:

@@ -51,7 +51,8 @@ SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
 
 #: Methods whose score is a calibrated probability (ECE is reported only for these).
 PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_estimator_only",
-                 "featrisk_true_degradation", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties", "oracle", "max_softmax"}
+                 "featrisk_true_degradation", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
+                 "properties", "oracle", "max_softmax"}
 
 
 def rank_score(values: np.ndarray) -> np.ndarray:

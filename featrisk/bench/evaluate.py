@@ -15,7 +15,7 @@ variants are always on the same side):
 - ``featrisk_true_degradation``: not a method a user can run but a ceiling for the
   estimator: the same risk model as ``featrisk``, with each image's true degradation (one-hot)
   and severity in place of the estimator's outputs, in training and in test. What it gains
-  over ``featrisk`` is all a better degradation estimator could buy.
+  over ``featrisk`` is about what a perfect degradation estimator would buy.
 - ``featrisk_hybrid_lgbm``: the same with the softmax scores as extra inputs (monotone).
 - ``featrisk_hybrid_stack``: ``RiskModel(hybrid="stack")``, a logistic stack of
   logit(max-softmax) and the image-only booster's calibrated log-odds, fitted on the training
@@ -122,14 +122,11 @@ def true_degradation(columns: list[str], degradation: np.ndarray,
     pandas.DataFrame
         Same columns, 0/1 probabilities and the severity, one row per image.
     """
-    out = {}
-    for col in columns:
-        if col == SEVERITY_COLUMN:
-            out[col] = np.asarray(severity, dtype=float)
-        else:
-            family = col.removeprefix("degradation_p_")
-            out[col] = (np.asarray(degradation).astype(str) == family).astype(float)
-    return pd.DataFrame(out, columns=columns)
+    deg = np.asarray(degradation).astype(str)
+    return pd.DataFrame({
+        col: np.asarray(severity, dtype=float) if col == SEVERITY_COLUMN
+        else (deg == col.removeprefix("degradation_p_")).astype(float)
+        for col in columns})
 
 
 def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5,
@@ -158,8 +155,7 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
         ftr, fte = features[train], features[test]
         t = time.perf_counter()
         deg_train = cross_fit_transform(ftr, deg[train], sev[train], groups=groups, seed=seed)
-        estimator = DegradationEstimator().fit(ftr, deg[train], sev[train])
-        deg_test = estimator.transform(fte)
+        deg_test = DegradationEstimator().fit(ftr, deg[train], sev[train]).transform(fte)
         deg_train, deg_test = deg_train.reset_index(drop=True), deg_test.reset_index(drop=True)
         image = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups, extra=deg_train)
         scores["featrisk"][test] = image.predict_risk(fte, extra=deg_test)
@@ -178,9 +174,9 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
         t = time.perf_counter()
         told = RiskModel(**params).fit(
             ftr, error[train] == 0, groups=groups,
-            extra=true_degradation(estimator.columns, deg[train], sev[train]))
+            extra=true_degradation(list(deg_test.columns), deg[train], sev[train]))
         scores["featrisk_true_degradation"][test] = told.predict_risk(
-            fte, extra=true_degradation(estimator.columns, deg[test], sev[test]))
+            fte, extra=true_degradation(list(deg_test.columns), deg[test], sev[test]))
         timing["featrisk_true_degradation"] += time.perf_counter() - t
         t = time.perf_counter()
         sm_train = pd.concat([deg_train, softmax[train].reset_index(drop=True)], axis=1)

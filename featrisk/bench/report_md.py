@@ -167,9 +167,9 @@ def _estimator_ceiling_line(m: dict[str, Any]) -> str:
             "about what a perfect degradation estimator would buy")
     gap = oracle - full
     if gap > 0 and told - full < 0.5 * gap:
-        return line + (f", less than half of the {gap:.3f} to the oracle. The rest is the "
-                       "risk model learning which damage hurts from noisy 0/1 outcomes, so "
-                       "closing it needs a better-fitted risk model more than better estimates.")
+        return line + (f", less than half of the {gap:.3f} to the oracle. The rest lies in "
+                       "how the risk model learns from the outcomes, so closing it needs a "
+                       "better-fitted risk model more than better estimates.")
     return line + "."
 
 

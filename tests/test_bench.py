@@ -92,6 +92,23 @@ def test_full_evaluation_on_real_outcomes(demo_bench) -> None:
                                        - methods["oracle"]["auroc"]["value"])
     assert d["low"] <= d["value"] <= d["high"]
     assert "image-only minus oracle AUROC" in text
+    cells = res["cells"]["featrisk"]
+    assert 0 <= cells["within"] <= 1 and cells["between"] <= cells["cell_rates"] + 1e-12
+    assert f"rank the cells at AUROC {cells['between']:.3f}" in text
+
+
+def test_cell_diagnostics_split_ranking_between_and_within_cells() -> None:
+    cells = np.repeat(["blur|1", "blur|5", "none|0"], 4)
+    error = np.array([0, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0])
+    rate = pd.Series(error).groupby(cells).transform("mean").to_numpy()
+    constant = ev.cell_diagnostics(error, rate, cells)  # the cells' own rates, nothing within
+    assert constant["within"] == pytest.approx(0.5)
+    assert constant["between"] == pytest.approx(constant["cell_rates"])
+    within = ev.cell_diagnostics(error, rate + 0.01 * error, cells)  # also right within cells
+    assert within["within"] == pytest.approx(1.0)
+    assert within["between"] == pytest.approx(constant["between"])
+    reversed_ = ev.cell_diagnostics(error, -rate - 0.01 * error, cells)
+    assert reversed_["within"] == pytest.approx(0.0) and reversed_["between"] < 0.5
 
 
 def test_true_degradation_fills_the_estimator_columns_with_the_truth() -> None:

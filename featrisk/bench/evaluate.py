@@ -258,6 +258,8 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
     outcomes = outcomes.assign(
         family=np.where(outcomes["degradation"] == "none", "none (clean)", outcomes["degradation"]))
     clean = (outcomes["degradation"] == "none").to_numpy()
+    cells = (outcomes["degradation"].astype(str) + "|"
+             + outcomes["severity"].astype(str)).to_numpy()
     deg_all = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
                                   outcomes["severity"].to_numpy(float), groups=groups, seed=seed)
     full = RiskModel(**{**(model_params or {}), "degradation": None,
@@ -274,6 +276,8 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
         "by_severity": breakdown(error, scores, outcomes, "severity", key).to_dict("records"),
         "importance": importance.reset_index().to_dict("records"),
         "gate": gate_message(table["featrisk"]["auroc"]),
+        "cells": {m: cell_diagnostics(error, scores[m].to_numpy(), cells)
+                  for m in ("featrisk", "featrisk_true_degradation", "oracle", "max_softmax")},
         "featrisk_minus_oracle": auroc_difference(
             error, scores["featrisk"].to_numpy(), scores["oracle"].to_numpy(),
             groups=groups, n_boot=n_boot, seed=seed),
@@ -281,6 +285,41 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
             error, scores["featrisk_hybrid_stack"].to_numpy(), scores["max_softmax"].to_numpy(),
             groups=groups, n_boot=n_boot, seed=seed),
     }
+
+
+def cell_diagnostics(error: np.ndarray, score: np.ndarray, cells: np.ndarray) -> dict[str, float]:
+    """How a score ranks failures between and within (degradation, severity) cells.
+
+    Parameters
+    ----------
+    error : ndarray of {0, 1}
+        1 where the classifier was wrong.
+    score : ndarray of float
+        Any risk score (higher = more likely wrong).
+    cells : ndarray of str
+        Each image's cell, e.g. ``"jpeg|3"``.
+
+    Returns
+    -------
+    dict
+        ``between``: AUROC of the score averaged over each cell (how well it orders the
+        cells); ``within``: AUROC over the pairs of a failure and a success of the same cell
+        (pair-weighted mean of the per-cell AUROCs; 0.5 = the score varies within a cell
+        independently of which images fail); ``cell_rates``: AUROC of each cell's own
+        in-sample error rate, the most any score that is constant within cells can reach.
+    """
+    frame = pd.DataFrame({"e": error, "s": score, "c": cells})
+    pairs, weighted = 0.0, 0.0
+    for _, part in frame.groupby("c"):
+        n_pos = float(part["e"].sum())
+        n_pairs = n_pos * (len(part) - n_pos)
+        if n_pairs:
+            weighted += metrics.auroc(part["e"], part["s"]) * n_pairs
+            pairs += n_pairs
+    by_cell = frame.groupby("c")
+    return {"between": metrics.auroc(error, by_cell["s"].transform("mean").to_numpy()),
+            "within": weighted / pairs if pairs else float("nan"),
+            "cell_rates": metrics.auroc(error, by_cell["e"].transform("mean").to_numpy())}
 
 
 def auroc_difference(error: np.ndarray, a: np.ndarray, b: np.ndarray, *, groups: Any,

@@ -150,6 +150,8 @@ def weaknesses(res: dict[str, Any]) -> list[str]:
                 "wrong and how badly." if share >= 0.97 else "."))
     if "featrisk_true_degradation" in m:
         lines.append(_estimator_ceiling_line(m))
+    if "cells" in res:
+        lines.append(_cells_line(res["cells"]))
     lines.append(
         f"- The classifier's own max-softmax ({m['max_softmax']['auroc']['value']:.3f}) "
         f"{'beats' if m['max_softmax']['auroc']['value'] > m['featrisk']['auroc']['value'] else 'trails'} "
@@ -171,6 +173,25 @@ def _estimator_ceiling_line(m: dict[str, Any]) -> str:
                        "how the risk model learns from the outcomes, so closing it needs a "
                        "better-fitted risk model more than better estimates.")
     return line + "."
+
+
+def _cells_line(cells: dict[str, dict[str, float]]) -> str:
+    """Between- and within-cell ranking: where image-only featrisk's signal is, and is not."""
+    f, soft = cells["featrisk"], cells.get("max_softmax")
+    line = (f"- Per (degradation, severity) cell: featrisk's scores averaged over each cell rank "
+            f"the cells at AUROC {f['between']:.3f} (no score that is constant within cells "
+            f"can exceed {f['cell_rates']:.3f} here, the AUROC of the cells' own error rates); "
+            f"within one cell it ranks failures at {f['within']:.3f}")
+    if soft:
+        line += f" (the classifier's max-softmax {soft['within']:.3f})"
+    if f["within"] < 0.55:
+        line += (". Image statistics say little about which images of one cell fail; "
+                 "featrisk's spread within a cell is mostly the error of its estimate of the "
+                 "damage, and that spread is what costs AUROC against the oracle, which knows "
+                 "every cell exactly.")
+    else:
+        line += ": the image statistics also tell which images of one cell fail."
+    return line
 
 
 def _with_ci(row: dict) -> str:

@@ -322,6 +322,16 @@ class RiskModel:
         (``featrisk bench run`` with it as default, feature schema 2: cross-validated AUROC
         0.777 against 0.772 on ImageNet, but mean AUROC on held-out degradation families 0.623
         against 0.698), so it is an option for data whose damage the training set covers.
+    denoise : float in [0, 1), default 0.5
+        Weight of a teacher in the booster's training targets. The outcomes are noisy labels
+        (the same damage that one photo survives breaks another); the teacher is a model of
+        the same outcomes on the few columns beside the image features (the degradation
+        estimator's outputs and any ``extra`` columns), fitted out of fold, and the booster
+        learns ``(1 - denoise) * outcome + denoise * teacher risk`` with LightGBM's
+        cross-entropy objective. Calibration, thresholds and the reported out-of-fold scores
+        are always fitted against the outcomes themselves. 0 learns from the outcomes alone,
+        as does a model with no columns beside the image features (``degradation=None``
+        without ``extra``); ``training_summary_["denoise"]`` records the weight used.
     """
 
     def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.03,
@@ -331,7 +341,8 @@ class RiskModel:
                  params: dict[str, Any] | None = None,
                  features: list[str] | None = None,
                  degradation: str | None = "default", calibration: str = "platt",
-                 profile: str = "default", hybrid: str = "lightgbm") -> None:
+                 profile: str = "default", hybrid: str = "lightgbm",
+                 denoise: float = 0.5) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -347,6 +358,7 @@ class RiskModel:
         self.calibration = calibration
         self.profile = profile
         self.hybrid = hybrid
+        self.denoise = denoise
 
     # -- training -------------------------------------------------------------------------
     def _lgb_params(self, feature_names: list[str]) -> dict[str, Any]:
@@ -432,10 +444,13 @@ class RiskModel:
                 f"need at least cv={self.cv} correct and {self.cv} wrong images to fit; got "
                 f"{len(y) - n_err} correct and {n_err} wrong"
             )
+        target, used = self._denoised_targets(x, y, grp, feature_names, set(base))
         params = self._lgb_params(feature_names)
-        oof_raw, rounds = self._cross_fit(x, y, grp, feature_names, params)
+        if used:
+            params["objective"] = "cross_entropy"
+        oof_raw, rounds = self._cross_fit(x, target, grp, feature_names, params)
         self.n_estimators_ = max(1, int(round(np.mean(rounds) * 1.1)))
-        data = lgb.Dataset(x, y, feature_name=feature_names, free_raw_data=True)
+        data = lgb.Dataset(x, target, feature_name=feature_names, free_raw_data=True)
         self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators_)
         self.feature_names_ = feature_names
         self.extra_columns_ = [f for f in feature_names if f not in FEATURE_COLUMNS]
@@ -465,10 +480,36 @@ class RiskModel:
             "oof_ece": metrics.ece(y, self.oof_risk_),
             "calibration": "platt" if self.stack_ is None else "stack",
             "hybrid": None if self.hybrid_ is None else "stack",
+            "denoise": used,
             "fit_seconds": round(time.perf_counter() - start, 3),
         }
         self.threshold_ = float(self.threshold)
         return self
+
+    def _denoised_targets(self, x: np.ndarray, y: np.ndarray, grp: np.ndarray | None,
+                          names: list[str], image: set[str]) -> tuple[np.ndarray, float]:
+        """Training targets: the outcomes blended with an out-of-fold teacher's risk.
+
+        The teacher is the same kind of booster on the columns of ``names`` that are not image
+        features (``image``), cross-fitted on the same folds and Platt-scaled against ``y``.
+
+        Returns
+        -------
+        (target, weight) : ndarray of float in [0, 1], float
+            ``(1 - weight) * y + weight * teacher``; weight 0.0 (and ``y`` itself) when
+            ``denoise`` is 0 or there is no column to teach from.
+        """
+        w = self.denoise
+        if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w < 1:
+            raise ValueError(f"denoise must be a number in [0, 1), got {w!r}")
+        cols = [i for i, f in enumerate(names) if f not in image]
+        if w == 0 or not cols:
+            return y.astype(np.float64), 0.0
+        teacher_names = [names[i] for i in cols]
+        raw, _ = self._cross_fit(x[:, cols], y, grp, teacher_names,
+                                 self._lgb_params(teacher_names))
+        a, b = platt_fit(raw, y)
+        return (1 - w) * y + w * _sigmoid(a * raw + b), float(w)
 
     def _booster_inputs(self, names: list[str], extra_names: list[str]) -> list[str]:
         """The booster's inputs: all of ``names``, less the softmax columns under the stack."""

@@ -41,7 +41,7 @@ FORMAT = "featrisk-model"
 FORMAT_VERSION = 1
 _PARAMS = ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "cv",
            "early_stopping_rounds", "threshold", "random_state", "n_jobs", "params", "features",
-           "degradation", "calibration", "profile", "hybrid")
+           "degradation", "calibration", "profile", "hybrid", "denoise")
 
 
 def _versions() -> dict[str, str]:
@@ -232,7 +232,8 @@ def load(path: str | os.PathLike[str]) -> RiskModel:
 
 
 def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:
-    model = RiskModel(**{"degradation": None, **m["params"]})
+    # files saved before ``denoise`` existed were fitted on the outcomes alone
+    model = RiskModel(**{"degradation": None, "denoise": 0.0, **m["params"]})
     model.booster_ = booster
     model.feature_names_ = list(m["feature_names"])
     model.extra_columns_ = list(m["extra_columns"])

@@ -394,3 +394,31 @@ def test_hybrid_stack_refuses_what_it_cannot_fit(demo, params, extra_cols, match
     extra = pd.DataFrame({c: outcomes["max_prob"].to_numpy() for c in extra_cols})
     with pytest.raises(ValueError, match=match):
         featrisk.fit(features, outcomes["correct"].to_numpy(), extra=extra, **params)
+
+
+def test_denoised_targets_learn_from_a_teacher_and_calibrate_on_outcomes(demo, fitted,
+                                                                        tmp_path) -> None:
+    features, outcomes = demo
+    correct, groups = outcomes["correct"].to_numpy(), outcomes["crop"].to_numpy()
+    assert fitted.training_summary_["denoise"] == 0.5
+    assert fitted.booster_.params["objective"] == "cross_entropy"
+    plain = featrisk.fit(features, correct, groups=groups, denoise=0.0)
+    assert plain.training_summary_["denoise"] == 0.0
+    assert plain.booster_.params["objective"] == "binary"
+    # both rank the real failures and are calibrated against the outcomes, not the targets
+    for model in (fitted, plain):
+        assert model.training_summary_["oof_auroc"] > 0.7
+        assert model.training_summary_["oof_ece"] < 0.1
+    assert not np.allclose(fitted.predict_risk(features), plain.predict_risk(features))
+    # no column to teach from: the outcomes alone, and the summary says so
+    direct = featrisk.fit(features, correct, groups=groups, degradation=None, cv=3)
+    assert direct.training_summary_["denoise"] == 0.0
+    loaded = featrisk.load(fitted.save(tmp_path / "m.json"))
+    assert loaded.denoise == 0.5 and loaded.training_summary_["denoise"] == 0.5
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, "half", True])
+def test_denoise_outside_its_range_is_refused(demo, bad) -> None:
+    features, outcomes = demo
+    with pytest.raises(ValueError, match="denoise must be a number in \\[0, 1\\)"):
+        featrisk.fit(features.iloc[:200], outcomes["correct"].to_numpy()[:200], denoise=bad, cv=3)

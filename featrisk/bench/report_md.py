@@ -9,6 +9,8 @@ from typing import Any
 
 LABELS = {
     "featrisk": "featrisk, image only (headline; degradation-aware, the default)",
+    "featrisk_outcomes_only": ("featrisk, image only, learning from the outcomes alone "
+                               "(denoise=0)"),
     "featrisk_direct": "featrisk, image only, features alone (degradation=None)",
     "featrisk_estimator_only": "featrisk, image only, degradation estimator outputs alone (features=[])",
     "featrisk_true_degradation": ("featrisk, image only, told the true degradation and severity "
@@ -148,6 +150,13 @@ def weaknesses(res: dict[str, Any]) -> list[str]:
             "AUROC above chance)" + (
                 ": the risk model's signal is almost all in what the estimator says went "
                 "wrong and how badly." if share >= 0.97 else "."))
+    d = res.get("denoise_gain")
+    if d:
+        lines.append(
+            f"- Learning from outcomes blended with the teacher (denoise=0.5) instead of the "
+            f"outcomes alone changes AUROC by {d['value']:+.4f} [{d['low']:+.4f}, "
+            f"{d['high']:+.4f}] (paired bootstrap over sources)"
+            + (" (the interval includes zero)." if d["low"] <= 0 <= d["high"] else "."))
     if "featrisk_true_degradation" in m:
         lines.append(_estimator_ceiling_line(m))
     if "cells" in res:
@@ -338,7 +347,7 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 #: Methods compared between the profiles, in this order.
-FAST_METHODS = ("featrisk", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_stack",
+FAST_METHODS = ("featrisk", "featrisk_outcomes_only", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_stack",
                 "oracle", "max_softmax")
 
 

@@ -444,11 +444,12 @@ class RiskModel:
                 f"need at least cv={self.cv} correct and {self.cv} wrong images to fit; got "
                 f"{len(y) - n_err} correct and {n_err} wrong"
             )
-        target, used = self._denoised_targets(x, y, grp, feature_names, set(base))
+        target, fold_targets, used = self._denoised_targets(x, y, grp, feature_names, set(base))
         params = self._lgb_params(feature_names)
         if used:
             params["objective"] = "cross_entropy"
-        oof_raw, rounds = self._cross_fit(x, target, grp, feature_names, params)
+        oof_raw, rounds = self._cross_fit(x, y, grp, feature_names, params,
+                                          fold_targets=fold_targets)
         self.n_estimators_ = max(1, int(round(np.mean(rounds) * 1.1)))
         data = lgb.Dataset(x, target, feature_name=feature_names, free_raw_data=True)
         self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators_)
@@ -487,29 +488,44 @@ class RiskModel:
         return self
 
     def _denoised_targets(self, x: np.ndarray, y: np.ndarray, grp: np.ndarray | None,
-                          names: list[str], image: set[str]) -> tuple[np.ndarray, float]:
+                          names: list[str], image: set[str]
+                          ) -> tuple[np.ndarray, np.ndarray | None, float]:
         """Training targets: the outcomes blended with an out-of-fold teacher's risk.
 
         The teacher is the same kind of booster on the columns of ``names`` that are not image
-        features (``image``), cross-fitted on the same folds and Platt-scaled against ``y``.
+        features (``image``), cross-fitted and Platt-scaled against ``y``. Each cross-fitting
+        fold k gets targets from a teacher fitted without fold k, so the out-of-fold scores
+        (calibration, thresholds, ``training_summary_``) never rest on fold k's outcomes.
 
         Returns
         -------
-        (target, weight) : ndarray of float in [0, 1], float
-            ``(1 - weight) * y + weight * teacher``; weight 0.0 (and ``y`` itself) when
-            ``denoise`` is 0 or there is no column to teach from.
+        (target, fold_targets, weight)
+            ``target``: ``(1 - weight) * y + weight * teacher`` over all rows, for the final
+            booster; ``fold_targets[k]``: the same for the rows outside fold k, from a teacher
+            that never saw fold k (None without a teacher); ``weight`` 0.0, with ``y`` itself,
+            when ``denoise`` is 0 or there is no column to teach from.
         """
         w = self.denoise
         if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w < 1:
             raise ValueError(f"denoise must be a number in [0, 1), got {w!r}")
         cols = [i for i, f in enumerate(names) if f not in image]
         if w == 0 or not cols:
-            return y.astype(np.float64), 0.0
+            return y.astype(np.float64), None, 0.0
         teacher_names = [names[i] for i in cols]
-        raw, _ = self._cross_fit(x[:, cols], y, grp, teacher_names,
-                                 self._lgb_params(teacher_names))
-        a, b = platt_fit(raw, y)
-        return (1 - w) * y + w * _sigmoid(a * raw + b), float(w)
+        params = self._lgb_params(teacher_names)
+
+        def blended(rows: np.ndarray) -> np.ndarray:
+            g = None if grp is None else grp[rows]
+            cv = self.cv if g is None else min(self.cv, len(np.unique(g)))  # few groups left
+            raw, _ = self._cross_fit(x[rows][:, cols], y[rows], g, teacher_names, params, cv=cv)
+            a, b = platt_fit(raw, y[rows])
+            return (1 - w) * y[rows] + w * _sigmoid(a * raw + b)
+
+        folds = fold_ids(len(y), cv=self.cv, groups=grp, seed=self.random_state)
+        fold_targets = np.tile(y.astype(np.float64), (self.cv, 1))
+        for k in range(self.cv):
+            fold_targets[k, folds != k] = blended(folds != k)
+        return blended(np.ones(len(y), bool)), fold_targets, float(w)
 
     def _booster_inputs(self, names: list[str], extra_names: list[str]) -> list[str]:
         """The booster's inputs: all of ``names``, less the softmax columns under the stack."""
@@ -573,15 +589,22 @@ class RiskModel:
         return a * raw + b + self._offset(x, table)
 
     def _cross_fit(self, x: np.ndarray, y: np.ndarray, grp: np.ndarray | None,
-                   names: list[str], params: dict[str, Any]) -> tuple[np.ndarray, list[int]]:
-        folds = fold_ids(len(y), cv=self.cv, groups=grp, seed=self.random_state)
+                   names: list[str], params: dict[str, Any], *,
+                   fold_targets: np.ndarray | None = None,
+                   cv: int | None = None) -> tuple[np.ndarray, list[int]]:
+        """Out-of-fold raw scores and best round counts over ``cv`` folds (default
+        ``self.cv``); fold k's boosters train (and stop early) on ``fold_targets[k]`` when
+        given, else on ``y``."""
+        cv = cv or self.cv
+        folds = fold_ids(len(y), cv=cv, groups=grp, seed=self.random_state)
         oof = np.zeros(len(y))
         rounds: list[int] = []
-        for k in range(self.cv):
-            test, valid = folds == k, folds == (k + 1) % self.cv
+        for k in range(cv):
+            test, valid = folds == k, folds == (k + 1) % cv
             train = ~(test | valid)
-            dtrain = lgb.Dataset(x[train], y[train], feature_name=names)
-            dvalid = lgb.Dataset(x[valid], y[valid], reference=dtrain)
+            t = y if fold_targets is None else fold_targets[k]
+            dtrain = lgb.Dataset(x[train], t[train], feature_name=names)
+            dvalid = lgb.Dataset(x[valid], t[valid], reference=dtrain)
             booster = lgb.train(
                 params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dvalid],
                 callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],

@@ -111,9 +111,9 @@ def test_flags_follow_threshold_choices(demo, fitted) -> None:
         assert abs((model.oof_risk_ >= thr).mean() - rate) < 0.02
         flagged = featrisk.predict(features[held_out], model, flag_rate=rate)["flagged"].mean()
         assert abs(flagged - rate) < 0.12, (rate, flagged)
-    thr = fitted.threshold_for(target_accuracy=0.95)
+    thr = fitted.threshold_for(target_accuracy=0.9)
     accepted = fitted.oof_risk_ < thr
-    assert 1 - fitted.oof_error_[accepted].mean() >= 0.95
+    assert 1 - fitted.oof_error_[accepted].mean() >= 0.9
     with pytest.raises(ValueError, match="flag_rate or target_accuracy"):
         featrisk.predict(features, fitted, flag_rate=0.1, target_accuracy=0.9)
 

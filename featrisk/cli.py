@@ -186,12 +186,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
                          f"--profile {args.profile}")
     extra = labels[args.extra].reset_index(drop=True) if args.extra else None
     groups = labels[args.groups].to_numpy() if args.groups else None
-    model = featrisk.fit(X, extra=extra, groups=groups, cv=args.cv, hybrid=args.hybrid, **outcomes)
+    if not 0 <= args.denoise < 1:
+        raise UsageError(f"--denoise must be in [0, 1), got {args.denoise}")
+    model = featrisk.fit(X, extra=extra, groups=groups, cv=args.cv, hybrid=args.hybrid,
+                         denoise=args.denoise, **outcomes)
     model.save(args.out)
     s = model.training_summary_
     print(f"featrisk fit: {s['n_images']} images, error rate {s['error_rate']:.3f}, "
           f"out-of-fold AUROC {s['oof_auroc']:.3f}, ECE {s['oof_ece']:.3f}, "
-          f"{s['n_estimators']} trees -> {args.out}")
+          f"{s['n_estimators']} trees, teacher weight {s['denoise']:g} -> {args.out}")
     return EXIT_OK
 
 
@@ -275,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hybrid", choices=["lightgbm", "stack"], default="lightgbm",
                    help="how --extra softmax_* columns enter: as LightGBM inputs (default), or "
                         "'stack': an image-only booster stacked with logit(softmax_max_prob)")
+    p.add_argument("--denoise", type=float, default=0.5,
+                   help="teacher weight in the training targets, in [0, 1): the booster learns "
+                        "(1 - W) x outcome + W x the risk a model of the degradation estimate "
+                        "(and --extra columns) gives; 0 learns from the outcomes alone "
+                        "(default 0.5)")
     p.add_argument("--profile", choices=list(PROFILES),
                    help="extraction profile of the model (default: the --features table's, "
                         "else 'default')")

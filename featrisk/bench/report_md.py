@@ -347,8 +347,8 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 #: Methods compared between the profiles, in this order.
-FAST_METHODS = ("featrisk", "featrisk_outcomes_only", "featrisk_direct", "featrisk_estimator_only", "featrisk_hybrid_stack",
-                "oracle", "max_softmax")
+FAST_METHODS = ("featrisk", "featrisk_outcomes_only", "featrisk_direct", "featrisk_estimator_only",
+                "featrisk_hybrid_stack", "oracle", "max_softmax")
 
 
 def fast_section(fast: dict[str, Any], results: dict[str, dict[str, Any]]) -> list[str]:

@@ -9,6 +9,11 @@ Training (``fit``)
    stay on one side): for fold k, a booster trains on the other folds with early stopping
    (binary log-loss) on fold k+1 and predicts fold k. This gives out-of-fold (OOF) raw scores
    that no booster saw, and the number of rounds that generalises.
+   With ``denoise`` > 0 the boosters learn soft targets instead of the 0/1 outcomes:
+   ``(1 - denoise) * outcome + denoise * teacher``, where the teacher is the same kind of
+   booster on the columns beside the image features (the degradation estimator's outputs,
+   ``extra`` columns), cross-fitted itself; fold k's targets come from a teacher fitted
+   without fold k, so the out-of-fold scores never rest on fold k's outcomes.
 3. The final booster trains on all rows for the mean best round count x 1.1.
 4. Calibration: a logistic fit of the outcome on the OOF raw log-odds: Platt scaling (two
    parameters), or on request (``calibration="stack"``) a ridge logistic stack that adds, per

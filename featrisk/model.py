@@ -336,7 +336,10 @@ class RiskModel:
         cross-entropy objective. Calibration, thresholds and the reported out-of-fold scores
         are always fitted against the outcomes themselves. 0 learns from the outcomes alone,
         as does a model with no columns beside the image features (``degradation=None``
-        without ``extra``); ``training_summary_["denoise"]`` records the weight used.
+        without ``extra``); ``training_summary_["denoise"]`` records the weight used. With
+        ``features=[]`` the teacher reads the booster's own columns (its own out-of-fold
+        risk smooths the targets). ``featrisk bench run`` measures the default against
+        ``denoise=0`` on the same folds (BENCHMARKS.md, ``featrisk_outcomes_only``).
     """
 
     def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.03,

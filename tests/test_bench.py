@@ -294,3 +294,15 @@ def test_heldout_summary_counts_intervals_against_the_bar() -> None:
     # reports written before intervals were kept still render
     assert _clear_of([{"featrisk": 0.7}]) == " (1 of 1 families at 0.65 or more)"
     assert _with_ci({"featrisk": 0.7}) == "0.700"
+
+
+def test_classifier_note_quotes_the_cnn_the_build_trained(tmp_path) -> None:
+    import json
+
+    from featrisk.bench.cli import classifier_note
+
+    assert classifier_note(tmp_path) == ""
+    (tmp_path / "cnn.json").write_text(json.dumps(
+        {"test_accuracy": 0.8431, "epochs": 8, "train_seconds": 1482.8}))
+    assert "84.31% clean test accuracy" in classifier_note(tmp_path)
+    assert "8 epochs, 1483 s of training" in classifier_note(tmp_path)

@@ -155,8 +155,8 @@ def weaknesses(res: dict[str, Any]) -> list[str]:
         lines.append(
             f"- Learning from outcomes blended with the teacher (denoise=0.5) instead of the "
             f"outcomes alone changes AUROC by {d['value']:+.4f} [{d['low']:+.4f}, "
-            f"{d['high']:+.4f}] (paired bootstrap over sources)"
-            + (" (the interval includes zero)." if d["low"] <= 0 <= d["high"] else "."))
+            f"{d['high']:+.4f}] (paired bootstrap over sources"
+            + ("; the interval includes zero)." if d["low"] <= 0 <= d["high"] else ")."))
     if "featrisk_true_degradation" in m:
         lines.append(_estimator_ceiling_line(m))
     if "cells" in res:

@@ -278,11 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hybrid", choices=["lightgbm", "stack"], default="lightgbm",
                    help="how --extra softmax_* columns enter: as LightGBM inputs (default), or "
                         "'stack': an image-only booster stacked with logit(softmax_max_prob)")
-    p.add_argument("--denoise", type=float, default=0.5,
+    p.add_argument("--denoise", type=float, default=0.0,
                    help="teacher weight in the training targets, in [0, 1): the booster learns "
                         "(1 - W) x outcome + W x the risk a model of the degradation estimate "
-                        "(and --extra columns) gives; 0 learns from the outcomes alone "
-                        "(default 0.5)")
+                        "(and --extra columns) gives; 0, the default, learns from the "
+                        "outcomes alone")
     p.add_argument("--profile", choices=list(PROFILES),
                    help="extraction profile of the model (default: the --features table's, "
                         "else 'default')")

@@ -34,7 +34,7 @@ def test_extract_fit_predict_round_trip(labelled, capsys) -> None:
     assert main(["fit", "--labels", str(folder / "labels.csv"), "--features",
                  str(folder / "f.parquet"), "--groups", "crop", "-o", str(folder / "m.json")]) == 0
     assert "out-of-fold AUROC" in capsys.readouterr().out
-    assert featrisk.load(folder / "m.json").training_summary_["denoise"] == 0.5
+    assert featrisk.load(folder / "m.json").training_summary_["denoise"] == 0.0
     assert main(["predict", "--features", str(folder / "f.parquet"), "-m", str(folder / "m.json"),
                  "--flag-rate", "0.2", "-o", str(folder / "risk.csv")]) == 0
     risk = pd.read_csv(folder / "risk.csv")
@@ -109,14 +109,14 @@ def test_help_runs(command: str) -> None:
     assert proc.returncode == 0 and "usage: featrisk" in proc.stdout
 
 
-@pytest.mark.parametrize(("value", "code"), [("0", 0), ("1", 2), ("-0.2", 2)])
+@pytest.mark.parametrize(("value", "code"), [("0.5", 0), ("1", 2), ("-0.2", 2)])
 def test_fit_denoise_flag(labelled, value, code, capsys) -> None:
     folder, _ = labelled
     out = folder / f"denoise{value}.json"
     assert main(["fit", "--labels", str(folder / "labels.csv"), "--groups", "crop", "--cv", "3",
                  "--denoise", value, "-o", str(out), "--quiet"]) == code
     if code == 0:
-        assert featrisk.load(out).training_summary_["denoise"] == 0.0
-        assert "teacher weight 0" in capsys.readouterr().out
+        assert featrisk.load(out).training_summary_["denoise"] == 0.5
+        assert "teacher weight 0.5" in capsys.readouterr().out
     else:
         assert "--denoise must be in [0, 1)" in capsys.readouterr().err

@@ -111,9 +111,9 @@ def test_flags_follow_threshold_choices(demo, fitted) -> None:
         assert abs((model.oof_risk_ >= thr).mean() - rate) < 0.02
         flagged = featrisk.predict(features[held_out], model, flag_rate=rate)["flagged"].mean()
         assert abs(flagged - rate) < 0.12, (rate, flagged)
-    thr = fitted.threshold_for(target_accuracy=0.9)
+    thr = fitted.threshold_for(target_accuracy=0.95)
     accepted = fitted.oof_risk_ < thr
-    assert 1 - fitted.oof_error_[accepted].mean() >= 0.9
+    assert 1 - fitted.oof_error_[accepted].mean() >= 0.95
     with pytest.raises(ValueError, match="flag_rate or target_accuracy"):
         featrisk.predict(features, fitted, flag_rate=0.1, target_accuracy=0.9)
 
@@ -400,21 +400,25 @@ def test_denoised_targets_learn_from_a_teacher_and_calibrate_on_outcomes(demo, f
                                                                         tmp_path) -> None:
     features, outcomes = demo
     correct, groups = outcomes["correct"].to_numpy(), outcomes["crop"].to_numpy()
-    assert fitted.training_summary_["denoise"] == 0.5
-    assert fitted.booster_.params["objective"] == "cross_entropy"
-    plain = featrisk.fit(features, correct, groups=groups, denoise=0.0)
-    assert plain.training_summary_["denoise"] == 0.0
-    assert plain.booster_.params["objective"] == "binary"
+    assert fitted.training_summary_["denoise"] == 0.0  # the default: the outcomes alone
+    assert fitted.booster_.params["objective"] == "binary"
+    denoised = featrisk.fit(features, correct, groups=groups, denoise=0.5)
+    assert denoised.training_summary_["denoise"] == 0.5
+    assert denoised.booster_.params["objective"] == "cross_entropy"
     # both rank the real failures and are calibrated against the outcomes, not the targets
-    for model in (fitted, plain):
+    for model in (fitted, denoised):
         assert model.training_summary_["oof_auroc"] > 0.7
         assert model.training_summary_["oof_ece"] < 0.1
-    assert not np.allclose(fitted.predict_risk(features), plain.predict_risk(features))
+    assert not np.allclose(fitted.predict_risk(features), denoised.predict_risk(features))
+    contrib = denoised.explain(features.iloc[:20]).drop(columns="path").sum(axis=1)
+    np.testing.assert_allclose(contrib, denoised.decision_function(features.iloc[:20]), atol=1e-9)
     # no column to teach from: the outcomes alone, and the summary says so
-    direct = featrisk.fit(features, correct, groups=groups, degradation=None, cv=3)
+    direct = featrisk.fit(features, correct, groups=groups, degradation=None, cv=3, denoise=0.5)
     assert direct.training_summary_["denoise"] == 0.0
-    loaded = featrisk.load(fitted.save(tmp_path / "m.json"))
+    loaded = featrisk.load(denoised.save(tmp_path / "m.json"))
     assert loaded.denoise == 0.5 and loaded.training_summary_["denoise"] == 0.5
+    np.testing.assert_array_equal(loaded.predict_risk(features.iloc[:30]),
+                                  denoised.predict_risk(features.iloc[:30]))
 
 
 @pytest.mark.parametrize("bad", [1.0, -0.1, "half", True])

@@ -9,8 +9,8 @@ variants are always on the same side):
   risk model on all features plus the degradation estimator's outputs. The estimator is
   fitted on the training folds' images and their known degradations only (never on
   outcomes, never on a test-fold source), out of fold for the training rows themselves.
-- ``featrisk_outcomes_only``: the same as ``featrisk`` learning from the outcomes alone
-  (``denoise=0``): what the teacher-blended targets buy.
+- ``featrisk_denoised``: the same as ``featrisk`` learning from targets blended half and half
+  with a teacher's risk (``denoise=0.5``): what the teacher-blended targets buy.
 - ``featrisk_direct``: the risk model on the features alone (``degradation=None``).
 - ``featrisk_estimator_only``: the risk model on the degradation estimator's outputs alone
   (``features=[]``): how much of the image-only signal the estimated degradation carries.
@@ -52,7 +52,7 @@ PROPERTY_COLUMNS = ["exposure_mean", "contrast_rms", "geometry_aspect_ratio",
 SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
 
 #: Methods whose score is a calibrated probability (ECE is reported only for these).
-PROBABILISTIC = {"featrisk", "featrisk_outcomes_only", "featrisk_direct", "featrisk_estimator_only",
+PROBABILISTIC = {"featrisk", "featrisk_denoised", "featrisk_direct", "featrisk_estimator_only",
                  "featrisk_true_degradation", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
                  "properties", "oracle", "max_softmax"}
 
@@ -146,7 +146,7 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
     params = {**(model_params or {}), "degradation": None, "profile": profile_of(features)}
     scores = {m: np.full(len(outcomes), np.nan) for m in (
-        "featrisk", "featrisk_outcomes_only", "featrisk_direct", "featrisk_estimator_only",
+        "featrisk", "featrisk_denoised", "featrisk_direct", "featrisk_estimator_only",
         "featrisk_true_degradation",
         "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "properties", "oracle", "atypicality",
         "featrisk_plus_atypicality")}
@@ -166,10 +166,10 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
         scores["atypicality"][test], scores["featrisk_plus_atypicality"][test] = (
             with_atypicality(image, scores["featrisk"][test], fte))
         t = time.perf_counter()
-        plain = RiskModel(**{**params, "denoise": 0.0}).fit(ftr, error[train] == 0,
-                                                            groups=groups, extra=deg_train)
-        scores["featrisk_outcomes_only"][test] = plain.predict_risk(fte, extra=deg_test)
-        timing["featrisk_outcomes_only"] += time.perf_counter() - t
+        denoised = RiskModel(**{**params, "denoise": 0.5}).fit(ftr, error[train] == 0,
+                                                               groups=groups, extra=deg_train)
+        scores["featrisk_denoised"][test] = denoised.predict_risk(fte, extra=deg_test)
+        timing["featrisk_denoised"] += time.perf_counter() - t
         t = time.perf_counter()
         direct = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups)
         scores["featrisk_direct"][test] = direct.predict_risk(fte)
@@ -287,7 +287,7 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
         "cells": {m: cell_diagnostics(error, scores[m].to_numpy(), cells)
                   for m in ("featrisk", "featrisk_true_degradation", "oracle", "max_softmax")},
         "denoise_gain": auroc_difference(
-            error, scores["featrisk"].to_numpy(), scores["featrisk_outcomes_only"].to_numpy(),
+            error, scores["featrisk_denoised"].to_numpy(), scores["featrisk"].to_numpy(),
             groups=groups, n_boot=n_boot, seed=seed),
         "featrisk_minus_oracle": auroc_difference(
             error, scores["featrisk"].to_numpy(), scores["oracle"].to_numpy(),

@@ -9,8 +9,8 @@ from typing import Any
 
 LABELS = {
     "featrisk": "featrisk, image only (headline; degradation-aware, the default)",
-    "featrisk_outcomes_only": ("featrisk, image only, learning from the outcomes alone "
-                               "(denoise=0)"),
+    "featrisk_denoised": ("featrisk, image only, targets blended with a teacher's risk "
+                          "(denoise=0.5)"),
     "featrisk_direct": "featrisk, image only, features alone (degradation=None)",
     "featrisk_estimator_only": "featrisk, image only, degradation estimator outputs alone (features=[])",
     "featrisk_true_degradation": ("featrisk, image only, told the true degradation and severity "
@@ -153,8 +153,9 @@ def weaknesses(res: dict[str, Any]) -> list[str]:
     d = res.get("denoise_gain")
     if d:
         lines.append(
-            f"- Learning from outcomes blended with the teacher (denoise=0.5) instead of the "
-            f"outcomes alone changes AUROC by {d['value']:+.4f} [{d['low']:+.4f}, "
+            f"- Learning from targets blended half and half with a teacher's risk "
+            f"(denoise=0.5) instead of the outcomes alone changes AUROC by "
+            f"{d['value']:+.4f} [{d['low']:+.4f}, "
             f"{d['high']:+.4f}] (paired bootstrap over sources"
             + ("; the interval includes zero)." if d["low"] <= 0 <= d["high"] else ")."))
     if "featrisk_true_degradation" in m:
@@ -347,7 +348,7 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 #: Methods compared between the profiles, in this order.
-FAST_METHODS = ("featrisk", "featrisk_outcomes_only", "featrisk_direct", "featrisk_estimator_only",
+FAST_METHODS = ("featrisk", "featrisk_denoised", "featrisk_direct", "featrisk_estimator_only",
                 "featrisk_hybrid_stack", "oracle", "max_softmax")
 
 

@@ -340,8 +340,10 @@ class RiskModel:
         ``features=[]`` the teacher reads the booster's own columns (its own out-of-fold
         risk smooths the targets). ``featrisk bench run`` measures ``denoise=0.5`` against
         the default on the same folds (BENCHMARKS.md, ``featrisk_denoised``): a small gain on
-        the ImageNet outcome set, none on CIFAR-10, and on the 1,450-image demo set a loss
-        (grouped 5-fold AUROC 0.831 against 0.840), so it is not the default.
+        the ImageNet outcome set (+0.016 with ``profile="fast"``, whose raw columns are
+        noisier), none on CIFAR-10, and on the 1,450-image demo set a loss (grouped 5-fold
+        AUROC 0.831 against 0.840; 0.804 against 0.805 on fast features), so it is not the
+        default.
     """
 
     def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.03,

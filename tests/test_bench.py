@@ -306,3 +306,18 @@ def test_classifier_note_quotes_the_cnn_the_build_trained(tmp_path) -> None:
         {"test_accuracy": 0.8431, "epochs": 8, "train_seconds": 1482.8}))
     assert "84.31% clean test accuracy" in classifier_note(tmp_path)
     assert "8 epochs, 1483 s of training" in classifier_note(tmp_path)
+
+
+def test_render_names_the_run_behind_each_outcome_set() -> None:
+    from featrisk.bench.report_md import provenance, run_commands
+
+    full = "featrisk bench run --cache-root c --out BENCHMARKS.md"
+    part = "featrisk bench run --cache-root c --datasets cifar --out BENCHMARKS.md"
+    results = {"imagenet": {"run": {"command": full, "date": "d1", "seconds": 3000.0}},
+               "cifar": {"run": {"command": part, "date": "d2", "seconds": 1951.4}}}
+    meta = {"commands": ["featrisk bench build imagenet x", "featrisk bench build cifar y", part]}
+    # the last run covered CIFAR-10 only: the ImageNet numbers still name the run that made them
+    assert run_commands(results, meta) == ["featrisk bench build imagenet x",
+                                           "featrisk bench build cifar y", full, part]
+    assert provenance(results["cifar"]) == [f"Produced by `{part}` at d2 (UTC) in 1951 s.", ""]
+    assert provenance({}) == []  # results written before runs were recorded say nothing

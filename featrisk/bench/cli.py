@@ -116,6 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path(args.cache_root)
     results: dict[str, Any] = {}
     suffix = get_profile(args.profile).suffix
+    run_command = " ".join(["featrisk", "bench", "run", *map(shlex.quote, args.argv)])
     for name in args.datasets:
         cache = root / name
         csv = cache / "outcomes.csv"
@@ -124,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 4
         print(f"== {name}")
+        started = time.perf_counter()
         outcomes = pd.read_csv(csv)
         features, timing = features_cached(outcomes, cache, n_jobs=args.n_jobs,
                                            profile=args.profile)
@@ -138,6 +140,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                         f"{timing['images_per_second']} images/s with n_jobs={timing['n_jobs']} "
                         f"({timing['images']} images in {timing['seconds']} s)"}
         res["profile"] = args.profile
+        res["run"] = {"command": run_command,
+                      "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+                      "seconds": round(time.perf_counter() - started, 1)}
         results[name] = res
         bench_dir = Path(args.out).parent / "benchmarks"
         bench_dir.mkdir(exist_ok=True)
@@ -147,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{a['oracle']['auroc']['value']:.3f}  max-softmax {a['max_softmax']['auroc']['value']:.3f}"
               f"  hybrid-stack {a['featrisk_hybrid_stack']['auroc']['value']:.3f}")
     meta = {
-        "commands": [" ".join(["featrisk", "bench", "run", *map(shlex.quote, args.argv)])],
+        "commands": [run_command],
         "machine": machine_description(), "versions": _versions(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "wall_seconds": time.perf_counter() - start,

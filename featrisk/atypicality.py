@@ -12,9 +12,14 @@ the reference images.
 Method
 ------
 Each feature is centred on its reference median and scaled by its interquartile range / 1.349
-(the standard deviation of a normal variable; the standard deviation where the IQR is zero,
-and a floor of 1e-6 * (1 + |median|) where both are), and clipped to +-10, so one extreme
-feature cannot dominate and flags that never vary in the reference count as 10. The
+(the standard deviation of a normal variable; the standard deviation where the IQR is zero),
+and clipped to +-10, so one extreme feature cannot dominate. A feature that never varies in
+the reference is scaled by its spread over a wider set when one is given (in
+:meth:`featrisk.RiskModel.fit`, all training images, degraded and misclassified ones
+included), and left out of the distance when it never varies there either: a validation set
+of 224 x 224 crops saved at one JPEG quality says nothing about how far a 500 x 375 photo at
+another quality lies from typical, and counting every such difference as extreme made every
+photo of another size "more unusual than all reference images". The
 covariance of these scores is shrunk 20% towards its diagonal (plus 1e-3 on the diagonal),
 which keeps it invertible with fewer images than features. The raw score is
 ``log1p(d2 / p)``, ``d2`` the squared Mahalanobis distance and ``p`` the number of features.
@@ -22,8 +27,8 @@ which keeps it invertible with fewer images than features. The raw score is
 Measured by ``featrisk bench run`` (leave-one-degradation-family-out, every source scored
 once, BENCHMARKS.md): averaged with the risk percentile, it ranks failures better than the
 risk model alone on some families the model never saw (occlusion, motion blur) and worse on
-others (vignette), about as well on average (mean AUROC 0.664 against 0.669 on the ImageNet
-photos, 0.693 against 0.701 on CIFAR-10); on known families the risk model is always better.
+others (vignette), a little worse on average (mean AUROC 0.665 against 0.671 on the ImageNet
+photos, 0.682 against 0.687 on CIFAR-10); on known families the risk model is always better.
 """
 
 from __future__ import annotations
@@ -46,14 +51,23 @@ N_QUANTILES = 201
 MIN_IMAGES = 20
 
 
-def _robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and robust scale per column of a finite (n, p) array."""
-    median = np.median(x, axis=0)
+#: Spread (in the column's unit) at or below which a column counts as constant.
+CONSTANT = 1e-12
+
+
+def robust_spread(x: np.ndarray) -> np.ndarray:
+    """Robust scale per column of a finite (n, p) array: IQR / 1.349, else the standard
+    deviation where the IQR is zero (0 where the column is constant)."""
     q75, q25 = np.percentile(x, [75, 25], axis=0)
     scale = (q75 - q25) / 1.349
-    std = x.std(axis=0)
-    scale = np.where(scale > 1e-12, scale, std)
-    return median, np.maximum(scale, 1e-6 * (1.0 + np.abs(median)))
+    return np.where(scale > CONSTANT, scale, x.std(axis=0))
+
+
+def _robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and robust scale per column of a finite (n, p) array (scale floored at
+    1e-6 * (1 + |median|))."""
+    median = np.median(x, axis=0)
+    return median, np.maximum(robust_spread(x), 1e-6 * (1.0 + np.abs(median)))
 
 
 class Atypicality:
@@ -73,8 +87,11 @@ class Atypicality:
         self.random_state = random_state
 
     @staticmethod
-    def _fit_params(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _fit_params(x: np.ndarray, spread: np.ndarray | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         median, scale = _robust_scale(x)
+        if spread is not None:  # constant in the reference: judge by the wider set's spread
+            scale = np.where(robust_spread(x) > CONSTANT, scale, spread)
         z = np.clip((x - median) / scale, -CLIP, CLIP)
         cov = np.atleast_2d(np.cov(z, rowvar=False))
         cov = (1 - SHRINK) * cov + SHRINK * np.diag(np.diag(cov)) + RIDGE * np.eye(len(cov))
@@ -87,14 +104,27 @@ class Atypicality:
         d2 = np.einsum("ij,jk,ik->i", z, precision, z)
         return np.log1p(np.maximum(d2, 0.0) / z.shape[1])
 
-    def fit(self, x: np.ndarray, columns: list[str]) -> Atypicality:
+    def fit(self, x: np.ndarray, columns: list[str], *,
+            wider: np.ndarray | None = None) -> Atypicality:
         """Fit on an (n, p) array of finite feature values of typical images.
+
+        Parameters
+        ----------
+        x : ndarray, shape (n, p)
+            Feature values of the reference (typical) images.
+        columns : list of str
+            The p column names.
+        wider : ndarray, shape (m, p), optional
+            Feature values of a wider set the reference was drawn from (for example all
+            training images). A column constant in ``x`` is scaled by its spread here, and
+            left out (see :attr:`columns_`) when it is constant here too. Without it, every
+            column constant in ``x`` is left out.
 
         Raises
         ------
         ValueError
-            With fewer than :data:`MIN_IMAGES` rows, non-finite values, or a column count
-            that differs from ``columns``.
+            With fewer than :data:`MIN_IMAGES` rows, non-finite values, a column count
+            that differs from ``columns``, or no column that varies.
         """
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != len(columns):
@@ -103,12 +133,23 @@ class Atypicality:
             raise ValueError(f"need at least {MIN_IMAGES} reference images, got {len(x)}")
         if not np.isfinite(x).all():
             raise ValueError("reference features must be finite (drop unreadable images)")
-        self.columns_ = list(columns)
-        self.median_, self.scale_, self.precision_ = self._fit_params(x)
+        spread = robust_spread(x)
+        if wider is not None:
+            wider = np.asarray(wider, dtype=np.float64)
+            if wider.ndim != 2 or wider.shape[1] != len(columns):
+                raise ValueError(f"wider must be (m, {len(columns)}), got shape {wider.shape}")
+            wide = robust_spread(wider[np.isfinite(wider).all(axis=1)])
+            spread = np.where(spread > CONSTANT, spread, wide)
+        keep = spread > CONSTANT
+        if not keep.any():
+            raise ValueError("no feature varies among the reference images")
+        x, spread = x[:, keep], spread[keep]
+        self.columns_ = [c for c, k in zip(columns, keep, strict=True) if k]
+        self.median_, self.scale_, self.precision_ = self._fit_params(x, spread)
         fold = np.random.default_rng(self.random_state).permutation(len(x)) % self.folds
         held = np.empty(len(x))
         for k in range(self.folds):
-            held[fold == k] = self._raw(self._fit_params(x[fold != k]), x[fold == k])
+            held[fold == k] = self._raw(self._fit_params(x[fold != k], spread), x[fold == k])
         self.reference_quantiles_ = np.quantile(held, np.linspace(0, 1, N_QUANTILES))
         self.n_reference_ = int(len(x))
         return self

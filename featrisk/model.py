@@ -478,7 +478,8 @@ class RiskModel:
             typical &= x[:, feature_names.index("degradation_p_none")] >= 0.5
             if typical.sum() < ATYP_MIN_IMAGES:
                 typical = y == 0
-        self.atypicality_ = _fit_atypicality(x[typical, : len(base)], list(base))
+        self.atypicality_ = _fit_atypicality(x[typical, : len(base)], list(base),
+                                             wider=x[:, : len(base)])
         contrib = self.booster_.predict(x, pred_contrib=True)[:, :-1]
         self.mean_abs_contrib_ = dict(zip(feature_names, np.abs(contrib).mean(axis=0).tolist(),
                                           strict=True))
@@ -856,12 +857,18 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
     })
 
 
-def _fit_atypicality(x: np.ndarray, columns: list[str]) -> Atypicality | None:
-    """Atypicality reference on the correctly classified training images (None if too few)."""
+def _fit_atypicality(x: np.ndarray, columns: list[str],
+                     wider: np.ndarray | None = None) -> Atypicality | None:
+    """Atypicality reference on the typical training images ``x``, columns constant there
+    scaled by their spread over all training images ``wider`` (None if too few images or
+    no column varies)."""
     ok = np.isfinite(x).all(axis=1)
     if x.shape[1] == 0 or ok.sum() < ATYP_MIN_IMAGES:  # features=[]: nothing to measure
         return None
-    return Atypicality().fit(x[ok], columns)
+    try:
+        return Atypicality().fit(x[ok], columns, wider=wider)
+    except ValueError:  # no column varies: nothing to measure either
+        return None
 
 
 def atypicality_of(model: RiskModel, table: pd.DataFrame) -> np.ndarray:

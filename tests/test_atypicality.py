@@ -43,6 +43,9 @@ def split(tmp_path_factory):
             variants = [("none", crop)]
             if i >= 30:
                 variants += [(f, degrade.apply(crop, f, 4, seed=i)) for f in degrade.FAMILIES]
+            if i >= 30:  # the same clean scene at 192 x 192
+                variants.append(("resized", cv2.resize(crop, (192, 192),
+                                                       interpolation=cv2.INTER_AREA)))
             for family, pixels in variants:
                 path = folder / f"{name}_{i}_{family}.jpg"
                 cv2.imwrite(str(path), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
@@ -52,7 +55,8 @@ def split(tmp_path_factory):
     x = featrisk.extract(table["path"].tolist(), n_jobs=2)[list(FEATURE_COLUMNS)].to_numpy()
     ref = table["reference"].to_numpy()
     model = Atypicality().fit(x[ref], list(FEATURE_COLUMNS))
-    return model, x[~ref], table[~ref].reset_index(drop=True)
+    keep = [list(FEATURE_COLUMNS).index(c) for c in model.columns_]
+    return model, x[~ref][:, keep], table[~ref].reset_index(drop=True)
 
 
 def test_degraded_crops_are_more_atypical_than_clean_ones(split) -> None:
@@ -75,6 +79,40 @@ def test_each_family_raises_atypicality(split, family) -> None:
     assert np.median(pct[fam]) > np.median(pct[clean]) + 0.1, family
 
 
+def test_another_size_is_not_damage(split) -> None:
+    """Every reference crop is 224 x 224: the reference says nothing about other sizes, so
+    the same clean scenes at 192 x 192 look about as typical as the clean crops (they were
+    all 1.0, "more unusual than every reference image", while columns constant in the
+    reference counted as extreme)."""
+    model, x, outcomes = split
+    assert "geometry_width" not in model.columns_ and "geometry_megapixels" not in model.columns_
+    pct = model.percentile(x)
+    kind = outcomes["degradation"].to_numpy()
+    resized, clean = pct[kind == "resized"], pct[kind == "none"]
+    assert np.median(resized) < 0.9
+    assert np.median(resized) < np.median(pct[kind == "gaussian_noise"]) - 0.1
+    assert np.median(resized) < np.median(clean) + 0.15
+
+
+def test_constant_columns_take_the_wider_sets_spread(split) -> None:
+    """A column that never varies among the typical images is judged by its spread over all
+    training images when it varies there, and left out when it varies nowhere."""
+    _, x, outcomes = split
+    clean = x[(outcomes["degradation"] == "none").to_numpy()]
+    names = [f"f{i}" for i in range(x.shape[1])]
+    ref = np.column_stack([clean, np.zeros(len(clean)), np.ones(len(clean))])
+    wider = np.vstack([ref, ref])
+    wider[: len(clean), -2] = np.linspace(0.0, 4.0, len(clean))  # varies among all images
+    model = Atypicality().fit(ref, [*names, "varies_wider", "constant"], wider=wider)
+    assert model.columns_[-1] == "varies_wider" and "constant" not in model.columns_
+    assert model.scale_[-1] == pytest.approx(np.percentile(wider[:, -2], 75) / 1.349)
+    # a modest step on the newly scaled column is not an extreme one
+    probe = np.column_stack([clean[:5], np.full(5, 0.5)])
+    assert (model.percentile(probe) < 1.0).all()
+    with pytest.raises(ValueError, match="no feature varies"):
+        Atypicality().fit(np.ones((30, 3)), ["a", "b", "c"])
+
+
 def test_percentile_is_a_cross_fitted_share(split, demo_set) -> None:
     model, _, _ = split
     q = model.reference_quantiles_
@@ -86,7 +124,7 @@ def test_percentile_is_a_cross_fitted_share(split, demo_set) -> None:
     assert pct[0] == 1.0 and 0.0 <= pct[1] <= 0.5 and np.isnan(pct[2])
     assert model.score(x)[1] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="at least 20"):
-        Atypicality().fit(x[:2], list(FEATURE_COLUMNS))
+        Atypicality().fit(x[:2], model.columns_)
 
 
 def test_model_atypicality_survives_save_and_load(demo_set, tmp_path) -> None:

@@ -64,8 +64,14 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, overwrite:
     return p
 
 
+#: Suffixes of a ``--list`` file read as a table (its ``path`` column) instead of as lines.
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
 def collect_paths(items: Sequence[str], list_file: str | None) -> list[str]:
-    """Image paths from arguments (files or folders, searched recursively) and a list file."""
+    """Image paths from arguments (files or folders, searched recursively) and a list file:
+    one path per line, or a CSV / parquet table's ``path`` column (relative paths taken
+    relative to the table's folder, as in ``--labels``)."""
     paths: list[str] = []
     for item in items:
         p = Path(item)
@@ -74,8 +80,16 @@ def collect_paths(items: Sequence[str], list_file: str | None) -> list[str]:
                          if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
         else:
             paths.append(item)
-    if list_file:
-        lines = Path(list_file).read_text(encoding="utf-8").splitlines()
+    if list_file and Path(list_file).suffix.lower() in TABLE_SUFFIXES:
+        paths.extend(resolve_table_paths(read_table(list_file), list_file))
+    elif list_file:
+        try:
+            lines = Path(list_file).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise UsageError(f"{list_file}: list file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{list_file}: cannot read the list file as UTF-8 text ({exc})"
+                             ) from None
         paths.extend(line.strip() for line in lines if line.strip())
     return paths
 
@@ -253,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("extract", help="compute image features into a table")
     p.add_argument("paths", nargs="*", help="image files or folders (searched recursively)")
-    p.add_argument("--list", help="text file with one image path per line")
+    p.add_argument("--list", help="text file with one image path per line, or a CSV / "
+                   "parquet table with a 'path' column")
     p.add_argument("--out", "-o", required=True, help="output table (.parquet or .csv)")
     p.add_argument("--chunk-size", type=int, default=512,
                    help="images extracted and saved together (default 512); an interrupted run "
@@ -292,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="score images with a fitted model")
     p.add_argument("paths", nargs="*", help="image files or folders")
-    p.add_argument("--list", help="text file with one image path per line")
+    p.add_argument("--list", help="text file with one image path per line, or a CSV / "
+                   "parquet table with a 'path' column")
     p.add_argument("--features", help="features table from 'featrisk extract'")
     p.add_argument("--model", "-m", help="model file (default: the package's default model)")
     p.add_argument("--extra", help="table with 'path' and the model's extra columns (e.g. "

@@ -79,6 +79,33 @@ def test_fit_extracts_when_no_features_given(labelled) -> None:
     assert featrisk.load(out).training_summary_["n_images"] == len(labels)
 
 
+def test_list_takes_a_labels_table_or_lines(labelled, capsys) -> None:
+    """--list reads a CSV's 'path' column (relative to its folder, as --labels does) instead
+    of taking its lines, header included, for file names."""
+    folder, labels = labelled
+    assert main(["extract", "--list", str(folder / "labels.csv"), "-o", str(folder / "t.csv"),
+                 "--quiet"]) == 0
+    table = pd.read_csv(folder / "t.csv")
+    assert table["path"].tolist() == [str(folder / p) for p in labels["path"]]
+    assert table["error"].isna().all()
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("absent.txt", None, "list file not found"),
+    ("absent.csv", None, "table not found"),
+    ("latin1.txt", "caf\xe9.jpg\n".encode("latin-1"), "cannot read the list file as UTF-8"),
+    ("nopath.csv", b"file,correct\na.jpg,1\n", "needs a 'path' column"),
+])
+def test_bad_list_file_is_a_usage_error(tmp_path: Path, capsys, name, content, reason) -> None:
+    listing = tmp_path / name
+    if content is not None:
+        listing.write_bytes(content)
+    code = main(["extract", "--list", str(listing), "-o", str(tmp_path / "f.csv"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and reason in err and name in err
+    assert not (tmp_path / "f.csv").exists()
+
+
 def test_refuses_to_overwrite(labelled, capsys) -> None:
     folder, _ = labelled
     target = folder / "exists.csv"

@@ -96,7 +96,8 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "the same numbers as JSON beside it, and optionally a JUnit XML verdict.",
     )
     p.add_argument("paths", nargs="*", help="image files or folders (when there is no --labels)")
-    p.add_argument("--list", help="text file with one image path per line")
+    p.add_argument("--list", help="text file with one image path per line, or a CSV / parquet "
+                   "table with a 'path' column")
     p.add_argument("--model", "-m", required=True, help="model file from 'featrisk fit'")
     p.add_argument("--labels",
                    help="table with 'path' and 'correct' (or 'y_true' and 'y_pred') columns; "

@@ -107,9 +107,10 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     DataFrame
         ``path``, ``risk`` (0-1, NaN if unreadable), ``atypicality`` (percentile 0-1 among
         typical training images the classifier got right, see :meth:`RiskModel.atypicality`;
-        NaN if unreadable), ``flagged`` (bool; True for unreadable images), ``reasons``
+        NaN if unreadable), ``flagged`` (bool; True where there is no risk), ``reasons``
         (e.g. ``"blur_tile_max very low (+0.82); ..."``; contributions are TreeSHAP
-        log-odds), ``error`` (None or why the image could not be read).
+        log-odds), ``error`` (None, or why there is no risk: the image could not be read, or
+        a hybrid stack model was given no top-1 probability for it).
     """
     if flag_rate is not None and target_accuracy is not None:
         raise ValueError("pass flag_rate or target_accuracy, not both")

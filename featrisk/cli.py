@@ -238,7 +238,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     flagged = int(result["flagged"].sum())
     bad = int(result["error"].notna().sum())
     print(f"featrisk predict: {len(result)} images, {flagged} flagged "
-          f"({flagged / max(len(result), 1):.1%}), {bad} unreadable -> {args.out}")
+          f"({flagged / max(len(result), 1):.1%}), {bad} without a risk (see 'error') "
+          f"-> {args.out}")
     return EXIT_OK
 
 

@@ -215,7 +215,8 @@ def _join_extra(features: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFr
     if "path" in extra.columns and "path" in features.columns:
         lookup = extra.drop_duplicates("path").set_index("path")[cols]
         joined = lookup.reindex(features["path"].to_numpy())
-        missing = joined.index[joined.isna().all(axis=1)].tolist() if cols else []
+        known = features["path"].isin(lookup.index).to_numpy()
+        missing = features["path"][~known].tolist() if cols else []
         if missing:
             raise ValueError(f"extra has no row for {len(missing)} path(s), e.g. {missing[0]}")
         values = joined.reset_index(drop=True)
@@ -852,9 +853,26 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
         "atypicality": atypicality,
         "flagged": flagged.astype(bool),
         "reasons": model.reasons(contributions, table, top=top_reasons),
-        "error": pd.Series([e if isinstance(e, str) else None for e in table["error"]],
-                           dtype=object),
+        "error": _row_errors(model, table, risk),
     })
+
+
+def _row_errors(model: RiskModel, table: pd.DataFrame, risk: np.ndarray) -> pd.Series:
+    """Why each row has no risk: the image's read error, or for a readable image the input
+    the risk could not be computed without (None where there is a risk)."""
+    errors = [e if isinstance(e, str) else None for e in table["error"]]
+    hybrid = getattr(model, "hybrid_", None)
+    for i in np.flatnonzero(np.isnan(risk)):
+        if errors[i] is not None:
+            continue
+        path = table["path"].iloc[i]
+        column = None if hybrid is None else hybrid["column"]
+        if column is not None and not np.isfinite(table[column].iloc[i]):
+            errors[i] = (f"{path}: {column} is missing; the hybrid stack needs the classifier's "
+                         "top-1 probability for every image")
+        else:
+            errors[i] = f"{path}: no risk, an input value is not finite"
+    return pd.Series(errors, dtype=object)
 
 
 def _fit_atypicality(x: np.ndarray, columns: list[str],

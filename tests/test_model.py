@@ -384,6 +384,26 @@ def test_hybrid_stack_survives_save_and_load(demo, hybrid_stacked, tmp_path) -> 
         featrisk.predict(features, loaded)
 
 
+def test_hybrid_stack_says_which_image_lacks_its_probability(demo, hybrid_stacked) -> None:
+    """A NaN top-1 probability leaves that image without a risk: it is flagged and its error
+    says why, and the other images are scored as before. A row missing from extra is not
+    the same thing as a NaN in it, and each message says which it is."""
+    features, _ = demo
+    model, extra = hybrid_stacked
+    gap = extra.iloc[:10].copy()
+    gap.loc[3, "softmax_max_prob"] = np.nan
+    out = featrisk.predict(features.iloc[:10], model, extra=gap)
+    full = featrisk.predict(features.iloc[:10], model, extra=extra.iloc[:10])
+    assert np.isnan(out["risk"][3]) and out["flagged"][3]
+    assert out["error"][3] == (f"{features['path'][3]}: softmax_max_prob is missing; the hybrid "
+                               "stack needs the classifier's top-1 probability for every image")
+    keep = np.arange(10) != 3
+    np.testing.assert_array_equal(out["risk"][keep], full["risk"][keep])
+    assert out["error"][keep].isna().all()
+    with pytest.raises(ValueError, match=r"extra has no row for 1 path\(s\), e\.g\. .*"):
+        featrisk.predict(features.iloc[:10], model, extra=gap.drop(index=5))
+
+
 @pytest.mark.parametrize(("params", "extra_cols", "match"), [
     ({"hybrid": "stack"}, ["softmax_margin"], "needs a softmax_max_prob column in extra"),
     ({"hybrid": "stack", "calibration": "stack"}, ["softmax_max_prob"], "cannot be combined"),

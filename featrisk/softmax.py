@@ -7,6 +7,9 @@ import pandas as pd
 
 __all__ = ["softmax_features"]
 
+#: Largest distance of a row's sum from 1 that is taken for rounding and renormalised.
+SUM_TOLERANCE = 0.01
+
 
 def softmax_features(probs: np.ndarray | pd.DataFrame, *, index: pd.Index | None = None) -> pd.DataFrame:
     """Classic uncertainty scores of softmax outputs, to pass to ``fit``/``predict`` as ``extra``.
@@ -14,7 +17,10 @@ def softmax_features(probs: np.ndarray | pd.DataFrame, *, index: pd.Index | None
     Parameters
     ----------
     probs : array-like, shape (n_images, n_classes)
-        Class probabilities per image (rows sum to 1; they are renormalised if not).
+        Class probabilities per image: finite, >= 0, each row summing to 1 within
+        :data:`SUM_TOLERANCE` (rounding, e.g. of float16 outputs, is renormalised away).
+        Logits, scores or truncated top-k probabilities are refused with the row at fault:
+        apply the softmax over all classes first.
 
     Returns
     -------
@@ -26,11 +32,18 @@ def softmax_features(probs: np.ndarray | pd.DataFrame, *, index: pd.Index | None
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] < 2:
         raise ValueError(f"probs must have shape (n_images, n_classes >= 2), got {p.shape}")
-    if not np.isfinite(p).all() or (p < 0).any():
-        raise ValueError("probs must be finite and non-negative")
+    hint = "pass softmax probabilities over all classes, not logits or scores"
+    bad = np.flatnonzero(~np.isfinite(p).all(axis=1))
+    if bad.size:
+        raise ValueError(f"probs row {bad[0]} holds a NaN or infinite value ({bad.size} rows do)")
+    bad = np.flatnonzero((p < 0).any(axis=1))
+    if bad.size:
+        raise ValueError(f"probs row {bad[0]} holds a negative value ({bad.size} rows do); {hint}")
     sums = p.sum(axis=1, keepdims=True)
-    if (sums <= 0).any():
-        raise ValueError("every row of probs needs a positive sum")
+    bad = np.flatnonzero(np.abs(sums[:, 0] - 1.0) > SUM_TOLERANCE)
+    if bad.size:
+        raise ValueError(f"probs row {bad[0]} sums to {sums[bad[0], 0]:.4g}, not 1 "
+                         f"({bad.size} rows do); {hint}")
     p = p / sums
     top2 = -np.partition(-p, 1, axis=1)[:, :2]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -299,6 +299,20 @@ def test_softmax_features_values() -> None:
     np.testing.assert_allclose(f["softmax_gini"], [1 - 0.54, 2 / 3])
     with pytest.raises(ValueError, match="n_classes >= 2"):
         featrisk.softmax_features(np.ones(3))
+    # float16 rounding is renormalised away; the scores match the exact probabilities
+    half = featrisk.softmax_features(probs.astype(np.float16))
+    np.testing.assert_allclose(half["softmax_max_prob"], [0.7, 1 / 3], atol=2e-3)
+
+
+@pytest.mark.parametrize(("rows", "match"), [
+    ([[2.0, -1.0, 0.5], [0.7, 0.2, 0.1]], r"row 0 holds a negative value .*not logits"),
+    ([[0.7, 0.2, 0.1], [3.0, 1.0, 0.5]], r"row 1 sums to 4\.5, not 1 .*not logits or scores"),
+    ([[0.7, 0.2, 0.1], [0.5, 0.2, 0.0]], r"row 1 sums to 0\.7, not 1"),  # a truncated top-k
+    ([[0.7, 0.2, 0.1], [np.nan, 0.5, 0.5]], r"row 1 holds a NaN or infinite value"),
+])
+def test_softmax_features_refuses_what_is_not_probabilities(rows, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        featrisk.softmax_features(np.array(rows))
 
 
 def test_fit_rejects_bad_outcomes(demo) -> None:

@@ -99,6 +99,25 @@ def test_all_sections_and_json_beside(built) -> None:
     assert "log-odds" in html and "better than chance" in d["chance"]
 
 
+def test_summary_says_whether_the_model_reads_the_classifier(demo: Demo, built,
+                                                              tmp_path: Path) -> None:
+    """An image-only model is labelled so; a hybrid model's column names what it reads
+    beside the image, and the text does not claim it reads only the image."""
+    html = built[0].read_text(encoding="utf-8")
+    assert built[1]["classifier_inputs"] == []
+    assert "featrisk risk (image only)" in html and "featrisk reads only the image" in html
+    # fitted on the report's own images: only the labelling is under test here
+    hybrid = featrisk.fit(demo.features, demo.correct, extra=demo.extra, cv=3, hybrid="stack",
+                          groups=demo.outcomes["crop"].to_numpy(), learning_rate=0.1)
+    d = report(hybrid, demo.features, demo.correct, out=tmp_path / "h.html", extra=demo.extra,
+               n_boot=50)
+    page = (tmp_path / "h.html").read_text(encoding="utf-8")
+    assert d["classifier_inputs"] == ["softmax_max_prob"]
+    assert "featrisk risk (image + softmax_max_prob)" in page
+    assert "reads only the image" not in page and "before the classifier has run" in page
+    assert "adds a term in logit(softmax_max_prob)" in page
+
+
 def test_everything_embedded_no_script(built) -> None:
     html = built[0].read_text(encoding="utf-8")
     found = tags(html)

@@ -165,7 +165,8 @@ def report(model: RiskModel, X: Any, correct: Any = None, *,
          "json_name": json_path.name, "n_images": int(len(pred)), "n_scored": int(ok.sum()),
          "n_unreadable": int((~ok).sum()),
          "unreadable_example": str(pred.loc[~ok, "error"].iloc[0]) if (~ok).any() else None,
-         "model": dict(getattr(model, "training_summary_", {}))}
+         "model": dict(getattr(model, "training_summary_", {})),
+         "classifier_inputs": _classifier_inputs(model)}
     d.update(_numbers(model, pred_ok, contrib_ok, values_ok, error, grp, target_accuracy, n_boot))
     d = compute.jsonable(d)
     imp = pd.DataFrame(d["importance"]).set_index("feature")
@@ -206,3 +207,12 @@ def _schema() -> str:
 
     return SCHEMA_VERSION
 
+
+def _classifier_inputs(model: Any) -> list[str]:
+    """The classifier-output columns (``softmax_*``) the model reads: as booster inputs or
+    through its hybrid stack. Empty for an image-only model."""
+    cols = [c for c in getattr(model, "extra_columns_", []) if c.startswith("softmax_")]
+    hybrid = getattr(model, "hybrid_", None)
+    if hybrid is not None and hybrid["column"] not in cols:
+        cols.append(hybrid["column"])
+    return cols

@@ -104,7 +104,9 @@ def _summary(d: dict[str, Any]) -> str:
     elif s is None:
         parts.append(f"<p>{e(d['summary_note'])}</p>")
     else:
-        cols = ["Score", "featrisk risk (image only)"] + (["classifier max-softmax"] if sm else [])
+        reads = d.get("classifier_inputs") or []
+        label = f"featrisk risk (image + {', '.join(reads)})" if reads else "featrisk risk (image only)"
+        cols = ["Score", e(label)] + (["classifier max-softmax"] if sm else [])
         rows = []
         for key, label in (("auroc", "AUROC (higher is better; 0.5 = chance)"),
                            ("auprc", f"AUPRC (higher is better; chance = {pct(s['base_error_rate'])})"),
@@ -115,8 +117,11 @@ def _summary(d: dict[str, Any]) -> str:
         parts.append("<p class=note>Values with 95% bootstrap intervals in brackets.</p>")
         parts.append(f"<p><b>{e(d['chance'])}</b></p>")
         if sm:
+            reads_note = (f"this featrisk model reads it too ({e(', '.join(reads))}), so it "
+                          "cannot score an image before the classifier has run" if reads
+                          else "featrisk reads only the image")
             parts.append(f"<p>{e(d['softmax_chance'])} The max-softmax score needs the "
-                         "classifier's output; featrisk reads only the image.</p>")
+                         f"classifier's output; {reads_note}.</p>")
     m = d["model"]
     parts.append(f"<p class=note>Scores are honest only on images the model was not fitted on. "
                  f"On its {m.get('n_images')} training images the model reached an out-of-fold "
@@ -161,11 +166,15 @@ def _thresholds(d: dict[str, Any], figs: dict[str, str]) -> str:
 
 
 def _importance(d: dict[str, Any], figs: dict[str, str]) -> str:
+    hybrid = (d.get("model") or {}).get("hybrid") == "stack"
+    column = e((d.get("classifier_inputs") or ["softmax_max_prob"])[-1])
+    term = (f"a hybrid stack model also adds a term in logit({column}), the classifier's "
+            "own confidence, which these contributions leave out" if hybrid
+            else "with calibration='stack' it also adds a term for the estimated degradation")
     out = [f"<p>Contributions are TreeSHAP values in <b>log-odds of misclassification</b>: "
            f"positive values raise an image's risk. For each image they sum, with the base "
            f"value ({num(d['base_value'])} log-odds), to the model's raw score, which the "
-           f"calibration maps to the risk (with calibration='stack' it also adds a term "
-           f"for the estimated degradation).</p>",
+           f"calibration maps to the risk ({term}).</p>",
            fig(figs.get("importance"), "mean absolute TreeSHAP per feature"),
            fig(figs.get("beeswarm"), "per-image contributions of the top features"),
            "<h3>How the error rate changes along each top feature</h3>",

@@ -63,13 +63,6 @@ def robust_spread(x: np.ndarray) -> np.ndarray:
     return np.where(scale > CONSTANT, scale, x.std(axis=0))
 
 
-def _robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and robust scale per column of a finite (n, p) array (scale floored at
-    1e-6 * (1 + |median|))."""
-    median = np.median(x, axis=0)
-    return median, np.maximum(robust_spread(x), 1e-6 * (1.0 + np.abs(median)))
-
-
 class Atypicality:
     """Robust Mahalanobis distance from a reference set of feature vectors, as a percentile.
 
@@ -87,11 +80,13 @@ class Atypicality:
         self.random_state = random_state
 
     @staticmethod
-    def _fit_params(x: np.ndarray, spread: np.ndarray | None = None,
+    def _fit_params(x: np.ndarray, spread: np.ndarray,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        median, scale = _robust_scale(x)
-        if spread is not None:  # constant in the reference: judge by the wider set's spread
-            scale = np.where(robust_spread(x) > CONSTANT, scale, spread)
+        """Median, scale and precision of ``x``; a column constant in ``x`` (a fold of the
+        reference may hold one) takes its scale from ``spread`` (see :meth:`fit`)."""
+        median = np.median(x, axis=0)
+        own = robust_spread(x)
+        scale = np.maximum(np.where(own > CONSTANT, own, spread), 1e-6 * (1.0 + np.abs(median)))
         z = np.clip((x - median) / scale, -CLIP, CLIP)
         cov = np.atleast_2d(np.cov(z, rowvar=False))
         cov = (1 - SHRINK) * cov + SHRINK * np.diag(np.diag(cov)) + RIDGE * np.eye(len(cov))

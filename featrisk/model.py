@@ -862,11 +862,11 @@ def _row_errors(model: RiskModel, table: pd.DataFrame, risk: np.ndarray) -> pd.S
     the risk could not be computed without (None where there is a risk)."""
     errors = [e if isinstance(e, str) else None for e in table["error"]]
     hybrid = getattr(model, "hybrid_", None)
+    column = None if hybrid is None else hybrid["column"]
     for i in np.flatnonzero(np.isnan(risk)):
         if errors[i] is not None:
             continue
         path = table["path"].iloc[i]
-        column = None if hybrid is None else hybrid["column"]
         if column is not None and not np.isfinite(table[column].iloc[i]):
             errors[i] = (f"{path}: {column} is missing; the hybrid stack needs the classifier's "
                          "top-1 probability for every image")

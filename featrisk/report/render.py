@@ -166,11 +166,11 @@ def _thresholds(d: dict[str, Any], figs: dict[str, str]) -> str:
 
 
 def _importance(d: dict[str, Any], figs: dict[str, str]) -> str:
-    hybrid = (d.get("model") or {}).get("hybrid") == "stack"
-    column = e((d.get("classifier_inputs") or ["softmax_max_prob"])[-1])
-    term = (f"a hybrid stack model also adds a term in logit({column}), the classifier's "
-            "own confidence, which these contributions leave out" if hybrid
-            else "with calibration='stack' it also adds a term for the estimated degradation")
+    if (d.get("model") or {}).get("hybrid") == "stack":  # its column is classifier_inputs' last
+        term = (f"a hybrid stack model also adds a term in logit({e(d['classifier_inputs'][-1])}), "
+                "the classifier's own confidence, which these contributions leave out")
+    else:
+        term = "with calibration='stack' it also adds a term for the estimated degradation"
     out = [f"<p>Contributions are TreeSHAP values in <b>log-odds of misclassification</b>: "
            f"positive values raise an image's risk. For each image they sum, with the base "
            f"value ({num(d['base_value'])} log-odds), to the model's raw score, which the "

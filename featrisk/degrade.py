@@ -2,7 +2,10 @@
 
 Fourteen corruption families in the spirit of ImageNet-C (Hendrycks & Dietterich, 2019,
 "Benchmarking Neural Network Robustness to Common Corruptions and Perturbations", ICLR),
-used by the tests, the demo and the benchmark to make images a classifier gets wrong.
+and nine more from :mod:`featrisk.damage` (warps, zoom and glass blur, fog, snow, speckle,
+resampling, WebP, posterisation), used by the tests, the demo and the benchmark to make
+images a classifier gets wrong. The table below covers the first fourteen; the others are
+tabled in :mod:`featrisk.damage`.
 Core featrisk modules never import this module. Written with OpenCV and numpy only.
 
 ``apply(image, family, severity, seed=seed)`` takes an HxWx3 uint8 RGB array and returns a
@@ -67,13 +70,18 @@ from types import MappingProxyType
 import cv2
 import numpy as np
 
-__all__ = ["FAMILIES", "REGISTRY", "SEVERITIES", "apply"]
+from featrisk import damage
 
-FAMILIES: tuple[str, ...] = (
+__all__ = ["CORE_FAMILIES", "FAMILIES", "REGISTRY", "SEVERITIES", "apply"]
+
+#: The first fourteen families, defined in this module; :mod:`featrisk.damage` adds nine.
+CORE_FAMILIES: tuple[str, ...] = (
     "gaussian_blur", "motion_blur", "gaussian_noise", "shot_noise", "salt_pepper",
     "jpeg", "underexposure", "overexposure", "contrast", "haze", "occlusion",
     "pixelate", "color_cast", "vignette",
 )  # fmt: skip
+#: Every family, the new ones last (so seeds drawn by position keep the older rows).
+FAMILIES: tuple[str, ...] = CORE_FAMILIES + damage.FAMILIES
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 REFERENCE_SIDE = 224  # px; short side at which spatial parameters are defined
@@ -344,7 +352,7 @@ REGISTRY: Mapping[str, DegradeFn] = MappingProxyType({
     "salt_pepper": _salt_pepper, "jpeg": _jpeg, "underexposure": _underexposure,
     "overexposure": _overexposure, "contrast": _contrast, "haze": _haze,
     "occlusion": _occlusion, "pixelate": _pixelate, "color_cast": _color_cast,
-    "vignette": _vignette,
+    "vignette": _vignette, **damage.REGISTRY,
 })  # fmt: skip
 """Family name -> ``(image, severity, rng) -> image`` function, in ``FAMILIES`` order."""
 

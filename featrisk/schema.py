@@ -22,6 +22,12 @@ History
     border); and
     ``blur_motion_extent`` and ``blur_motion_cepstrum`` (the length and depth of the real
     cepstrum's negative peak, which linear motion blur puts at its length).
+4
+    5 columns added (117 in all), for damage the first families had no words for: the
+    ``warp`` family (``warp_coherence_ratio``: edges bent by elastic, grid or lens
+    distortion) and the ``overlay`` family (``overlay_veil``: fog and haze lift the darkest
+    parts; ``overlay_speck_share``: snow, rain, spatter; ``overlay_radial_ratio``: zoom
+    blur; ``overlay_level_gaps``: posterisation and banding).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from featrisk.errors import SchemaError
 from featrisk.features import COLUMNS
 
 #: Version of the feature schema; part of every saved model's manifest.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 #: Feature column names in table order.
 FEATURE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS)

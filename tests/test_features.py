@@ -20,13 +20,13 @@ from featrisk.schema import FEATURE_COLUMNS, feature_docs
 
 #: The module featrisk.extract (the package attribute of that name is the function).
 EXTRACT_MODULE = sys.modules["featrisk.extract"]
-SCHEMA_FILE = Path(__file__).parent / "data" / "feature_columns_v3.txt"
+SCHEMA_FILE = Path(__file__).parent / "data" / "feature_columns_v4.txt"
 
 
 def test_schema_snapshot() -> None:
     pinned = SCHEMA_FILE.read_text().split()
     assert list(FEATURE_COLUMNS) == pinned, "a column changed: bump SCHEMA_VERSION and the snapshot"
-    assert featrisk.SCHEMA_VERSION == "3"
+    assert featrisk.SCHEMA_VERSION == "4"
 
 
 def test_every_column_documented() -> None:
@@ -38,7 +38,7 @@ def test_every_column_documented() -> None:
         family, _, rest = name.partition("_")
         assert rest and name == name.lower(), name
         assert family in {"geometry", "blur", "exposure", "contrast", "noise", "jpeg", "edges",
-                          "color", "occlusion", "nss"}
+                          "color", "occlusion", "nss", "warp", "overlay"}
 
 
 def test_extract_table_shape_order_and_types(photo_paths: list[Path]) -> None:
@@ -187,6 +187,10 @@ DIRECTIONS = [
     ("vignette", "exposure_mean", -1),
     ("flat_patch", "occlusion_flat_region_share", +1),
     ("flat_patch", "occlusion_textureless_tile_share", +1),
+    ("fog", "overlay_veil", +1),
+    ("haze", "overlay_veil", +1),
+    ("snow", "overlay_speck_share", +1),
+    ("posterize", "overlay_level_gaps", +1),
 ]
 
 
@@ -358,3 +362,24 @@ def test_grid_means_equal_opencv_area_resize(name: str, shape: tuple[int, int]) 
             got = grid_means(values, cells)
             assert got.shape == expected.shape
             np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4 * values.max())
+
+
+#: Measures whose response depends on the scene as much as on the damage: the mean over the
+#: photos must move in the documented direction at every severity step.
+MEAN_DIRECTIONS = [
+    ("elastic", "warp_coherence_ratio", -1),
+    ("zoom_blur", "overlay_radial_ratio", +1),
+]
+
+
+@pytest.mark.parametrize(("family", "feature", "sign"), MEAN_DIRECTIONS,
+                         ids=[f"{d}-{f}" for d, f, _ in MEAN_DIRECTIONS])
+def test_feature_mean_moves_in_documented_direction(tmp_path: Path, family: str, feature: str,
+                                                    sign: int) -> None:
+    paths = [write_rgb(tmp_path / f"{name}_{sev}.png",
+                       photo(name) if sev == 0 else degrade.apply(photo(name), family, sev, seed=1))
+             for name in PHOTOS for sev in range(6)]
+    values = featrisk.extract(paths, n_jobs=2)[feature].to_numpy().reshape(len(PHOTOS), 6)
+    means = values.mean(axis=0)
+    assert (np.diff(means) * sign > 0).all(), f"{feature} under {family}: {np.round(values, 3)}"
+    assert feature_docs().loc[feature, "worse"] == ("higher" if sign > 0 else "lower")

@@ -100,6 +100,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         from featrisk.bench.imagenet import build_imagenet
 
         out = build_imagenet(args.data, args.cache, seed=args.seed)
+    elif args.dataset == "independent":
+        from featrisk.bench.independent import build_independent
+
+        out = build_independent(args.data, args.cache, seed=args.seed)
     else:
         from featrisk.bench.cifar import build_cifar
 
@@ -301,8 +305,10 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmarks against real classifiers (extra: bench)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
     b = bsub.add_parser("build", help="build an outcome set (needs featrisk[bench])")
-    b.add_argument("dataset", choices=["imagenet", "cifar"])
-    b.add_argument("--data", required=True, help="dataset folder (imagenet) or archive (cifar)")
+    b.add_argument("dataset", choices=["imagenet", "cifar", "independent"],
+                   help="independent: the ImageNet photos damaged by albumentations")
+    b.add_argument("--data", required=True,
+                   help="dataset folder (imagenet, independent) or archive (cifar)")
     b.add_argument("--cache", required=True, help="folder for images and outcomes (outside the repo)")
     b.add_argument("--seed", type=int, default=0)
     b.set_defaults(func=cmd_build)

@@ -50,6 +50,7 @@ __all__ = [
     "outcome_table",
     "plan_variants",
     "read_labels",
+    "write_jpeg",
 ]
 
 #: JPEG quality of every outcome-set file, clean or degraded, written with ``cv2.imwrite``.
@@ -318,12 +319,12 @@ def _write_variants(
         for r in todo.itertuples(index=False):
             img = crop if r.severity == 0 else degrade.apply(
                 crop, r.degradation, r.severity, seed=r.degrade_seed)  # fmt: skip
-            _write_jpeg(images_dir / r.file_name, img)
+            write_jpeg(images_dir / r.file_name, img)
             written += 1
     return written
 
 
-def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
+def write_jpeg(path: Path, rgb: np.ndarray) -> None:
     """Save RGB as JPEG q95 atomically (temporary file, then rename)."""
     tmp = path.with_name(f".{path.stem}.tmp.jpg")
     params = [cv2.IMWRITE_JPEG_QUALITY, OUTCOME_JPEG_QUALITY]

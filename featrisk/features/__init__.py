@@ -20,12 +20,14 @@ from featrisk.features import (
     noise,
     nss,
     occlusion,
+    overlay,
+    warp,
 )
 from featrisk.features._base import Column, ImageContext
 
 #: Family modules in column order.
 FAMILIES: tuple[ModuleType, ...] = (
-    geometry, blur, exposure, contrast, noise, jpeg, edges, color, occlusion, nss,
+    geometry, blur, exposure, contrast, noise, jpeg, edges, color, occlusion, nss, warp, overlay,
 )
 
 #: Documentation of every feature column, in schema order.

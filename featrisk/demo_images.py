@@ -5,7 +5,8 @@ Pure and deterministic, with no torch and no network: the photos come from
 photos (eight colour, two grey converted to three equal channels) each give five square
 crops (:data:`CROPS`), resized to 224 x 224 with ``cv2.INTER_AREA`` (crops are never
 smaller than 224 px, so it only ever shrinks): 50 pristine crops. Each crop comes clean and
-degraded by every family of :data:`featrisk.degrade.FAMILIES` at two distinct severities
+degraded by every family of :data:`featrisk.degrade.CORE_FAMILIES` (the fourteen whose
+outcomes `data/demo_outcomes.csv` records) at two distinct severities
 drawn from 1-5, so the set holds 50 x (1 + 14 x 2) = 1,450 images.
 
 How the images are used
@@ -95,7 +96,7 @@ def iter_demo_images(*, seed: int = 0) -> Iterator[dict]:
             crop = square_crop(rgb, *spec)
             crop_name = f"{photo}_c{k}"
             yield _item(f"{crop_name}__none", photo, "none", 0, crop)
-            for f, family in enumerate(degrade.FAMILIES):
+            for f, family in enumerate(degrade.CORE_FAMILIES):
                 rng = np.random.default_rng([seed, crop_index, f])
                 severities = np.sort(rng.choice(5, size=SEVERITIES_PER_FAMILY, replace=False) + 1)
                 degrade_seed = int(rng.integers(0, 2**31 - 1))

@@ -59,8 +59,12 @@ def test_degradation_estimator_reads_real_degradations(demo) -> None:
     # the demo photos were never seen by the shipped estimator
     accuracy = (predicted == outcomes["degradation"].to_numpy()).mean()
     assert accuracy > 0.5, accuracy
-    clean = outcomes["degradation"] == "none"
-    assert out.loc[~clean, "degradation_severity"].mean() > out.loc[clean, "degradation_severity"].mean() + 1
+    # the estimated severity rises with the true one; faint damage (severity 1 of elastic,
+    # posterize, webp ...) looks clean, so clean images sit with severity 1, well below 3-5
+    by_severity = out["degradation_severity"].groupby(outcomes["severity"].to_numpy()).mean()
+    assert by_severity.loc[1:].is_monotonic_increasing, by_severity.round(2).to_dict()
+    assert by_severity.loc[0] < by_severity.loc[2] < by_severity.loc[3] - 0.3, by_severity.round(2).to_dict()
+    assert by_severity.loc[5] > by_severity.loc[0] + 1.5, by_severity.round(2).to_dict()
 
 
 def test_direct_mode_uses_features_only(demo) -> None:

@@ -402,7 +402,7 @@ def stratified_sample(labels: np.ndarray, n: int, *, seed: int = 0) -> np.ndarra
 def plan_variants(source_ids: np.ndarray, *, variants_per_image: int = 7, seed: int = 0) -> pd.DataFrame:
     """Seeded plan of one clean row and ``variants_per_image`` degraded rows per source.
 
-    Families are drawn without replacement per source (at most ``len(FAMILIES)`` = 14),
+    Families are drawn without replacement per source (at most ``len(FAMILIES)`` = 23),
     severities uniformly from 1-5, and each degraded row gets its own ``degrade_seed``.
     ``file_index`` is a seeded permutation of the row numbers, so file names reveal neither
     the source nor the degradation.

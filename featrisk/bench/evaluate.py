@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featrisk import metrics
+from featrisk import degrade, metrics
 from featrisk.degradation import SEVERITY_COLUMN, DegradationEstimator, cross_fit_transform
 from featrisk.model import RiskModel, fold_ids
 from featrisk.profiles import profile_of
@@ -274,7 +274,13 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
                         "profile": profile_of(features)}).fit(
         features, error == 0, groups=groups, extra=deg_all.reset_index(drop=True))
     importance = full.importance().head(25)
+    core = outcomes["degradation"].isin(("none", *degrade.CORE_FAMILIES)).to_numpy()
+    core_subset = None if core.all() else {
+        "n": int(core.sum()),
+        **{m: metrics.auroc(error[core], scores[m].to_numpy()[core])
+           for m in ("featrisk", "oracle", "max_softmax")}}
     return {
+        "core_subset": core_subset,
         "n_images": int(len(outcomes)), "n_sources": int(outcomes["source_id"].nunique()),
         "error_rate": float(error.mean()), "clean_error_rate": float(error[clean].mean()),
         "folds": folds, "seed": seed, "cv_seconds": round(cv_seconds, 1),

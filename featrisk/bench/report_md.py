@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from featrisk.bench.report_unseen import section as unseen_section
+
 LABELS = {
     "featrisk": "featrisk, image only (headline; degradation-aware, the default)",
     "featrisk_denoised": ("featrisk, image only, targets blended with a teacher's risk "
@@ -105,6 +107,13 @@ def targets(res: dict[str, Any]) -> list[str]:
                  "the interval excludes zero")
         checks.append((f"image-only minus oracle AUROC {_ci(d)} >= 0 ({where})",
                        d["value"] >= 0))
+    core = res.get("core_subset")
+    if core and core.get("before"):
+        checks.append((f"on the images of the first fourteen `featrisk.degrade` families and the "
+                       f"clean ones ({core['n']} images), image-only AUROC {core['featrisk']:.3f} "
+                       f"(oracle {core['oracle']:.3f}) >= {core['before']:.3f}, the whole set's "
+                       "figure before the nine newer families (schema 3 run of 2026-12-03)",
+                       core["featrisk"] >= core["before"]))
     rows = res.get("heldout_families") or []
     if rows:
         at = [r for r in rows if r["featrisk"] >= 0.65]
@@ -295,7 +304,12 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         "the images not flagged; ECE is reported for probabilistic scores only.",
         "",
     ]
+    unseen = [n for n, r in results.items() if r.get("kind") == "unseen"]
+    for name in unseen:
+        out += unseen_section(name, results[name], provenance(results[name]))
     for name, res in results.items():
+        if name in unseen:
+            continue
         out += [f"## {name}", "", res.get("description", ""), ""]
         out += provenance(res)
         out += [

@@ -1,19 +1,26 @@
 """Evaluation on damage featrisk never generated (the independent outcome set).
 
 On :mod:`featrisk.bench.independent`'s set the damage labels are albumentations' families,
-which no part of featrisk learned from, so nothing here fits the degradation estimator on
-them: every featrisk model reads the shipped estimator's outputs, exactly as
-``featrisk.fit(paths, correct)`` does for a user. Scored, with folds grouped by source photo:
+which no part of featrisk learns from. The set shares its 500 source photos with the
+``featrisk.degrade`` ImageNet set (the *reference* set), on which the shipped estimator and
+default model were trained, outcomes included: scoring these photos with the shipped files
+would let them recall a photo's difficulty. So the shipped recipe is re-run per fold: with
+folds grouped by source photo (the same photo falls in the same fold in both sets), fold k
+is scored by a degradation estimator and a default model fitted on the reference set's
+images of the other folds' photos only, exactly as ``featrisk bench train-degradation`` and
+``train-default`` fit the shipped files. Scored:
 
-- ``featrisk``: ``RiskModel()`` (image only, the default) fitted on the training folds'
-  outcomes; ``featrisk_direct`` the same without the estimator's outputs;
+- ``featrisk``: ``RiskModel`` (image only) fitted on this set's training folds' outcomes, with
+  the fold's estimator outputs, as ``featrisk.fit(paths, correct)`` does for a user;
+  ``featrisk_direct`` the same without the estimator's outputs;
 - ``featrisk_hybrid_lgbm`` (softmax scores as LightGBM inputs) and ``featrisk_hybrid_stack``
   (logistic stack of the image risk and max-softmax), against ``max_softmax``;
 - ``oracle``: the training folds' error rate of each image's exact (damage, severity) cell,
   what knowing the damage would give;
-- ``default_model``: the shipped default model with no fitting at all (the call
-  ``featrisk.predict(paths)``), and its ``atypicality``. Besides AUROC and ECE, each
-  (damage, severity) batch's error rate is set against the batch's mean risk.
+- ``default_model``: the shipped default recipe, fitted on the reference set only and never
+  on this set's outcomes (what ``featrisk.predict(paths)`` does with the shipped model), and
+  its ``default_atypicality``. Besides AUROC and ECE, each (damage, severity) batch's error
+  rate is set against the batch's mean risk.
 """
 
 from __future__ import annotations
@@ -26,10 +33,9 @@ import numpy as np
 import pandas as pd
 
 from featrisk import metrics
-from featrisk.api import default_model_path
 from featrisk.bench.evaluate import SOFTMAX_COLUMNS, _oracle, auroc_difference
+from featrisk.degradation import DegradationEstimator
 from featrisk.model import RiskModel, fold_ids
-from featrisk.persist import load
 from featrisk.profiles import profile_of
 
 #: Methods whose score is a probability (ECE is reported for these only).
@@ -37,35 +43,72 @@ PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featris
                  "oracle", "default_model", "max_softmax"}
 
 
-def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int, seed: int,
-                    log: Callable[[str], None] = print) -> pd.DataFrame:
-    """Out-of-fold scores of the fitted methods and the oracle, grouped by source photo."""
+def _readable(features: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ok = features["error"].isna().to_numpy()
+    return features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
+
+
+def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: tuple, *,
+                    folds: int, seed: int, log: Callable[[str], None] = print) -> pd.DataFrame:
+    """Out-of-fold scores of every method, grouped by source photo (see the module docstring).
+
+    ``reference`` is the (features, outcomes) of the ``featrisk.degrade`` set of the same
+    photos, whose known degradations train the estimator and whose outcomes train the
+    default recipe.
+    """
+    ref_x, ref_o = reference
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
+    ref_error = (~ref_o["correct"].to_numpy(bool)).astype(int)
     fold = fold_ids(len(outcomes), cv=folds, groups=outcomes["source_id"].to_numpy(), seed=seed)
+    ref_fold = fold_ids(len(ref_o), cv=folds, groups=ref_o["source_id"].to_numpy(), seed=seed)
+    if set(ref_o["source_id"]) != set(outcomes["source_id"]):
+        raise ValueError("the reference set's photos must be this set's (same source ids), so "
+                         "that a photo falls in the same fold in both; build both sets from "
+                         "the same photo folder")
+    profile = profile_of(features)
+    # estimator k: fitted on the reference images of the photos outside fold k
+    est_out = ref_out = None
+    for k in range(folds):
+        est = DegradationEstimator().fit(ref_x[ref_fold != k], ref_o.loc[ref_fold != k, "degradation"],
+                                         ref_o.loc[ref_fold != k, "severity"])
+        if est_out is None:
+            est_out = pd.DataFrame(0.0, index=features.index, columns=est.columns)
+            ref_out = pd.DataFrame(0.0, index=ref_x.index, columns=est.columns)
+        est_out.loc[fold == k] = est.transform(features[fold == k]).to_numpy()
+        ref_out.loc[ref_fold == k] = est.transform(ref_x[ref_fold == k]).to_numpy()
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
     top = outcomes["max_prob"].to_numpy(float)
-    profile = profile_of(features)
-    names = ("featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack", "oracle")
+    names = ("featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
+             "oracle", "default_model", "default_atypicality")
     scores = {m: np.full(len(outcomes), np.nan) for m in names}
+    params = {"profile": profile, "degradation": None}
     for k in range(folds):
         test, train = fold == k, fold != k
         groups = outcomes.loc[train, "source_id"].to_numpy()
         ftr, fte, ok = features[train], features[test], error[train] == 0
-        model = RiskModel(profile=profile).fit(ftr, ok, groups=groups)
-        scores["featrisk"][test] = model.predict_risk(fte)
-        direct = RiskModel(profile=profile, degradation=None).fit(ftr, ok, groups=groups)
+        etr, ete = (est_out[m].reset_index(drop=True) for m in (train, test))
+        model = RiskModel(**params).fit(ftr, ok, groups=groups, extra=etr)
+        scores["featrisk"][test] = model.predict_risk(fte, extra=ete)
+        direct = RiskModel(**params).fit(ftr, ok, groups=groups)
         scores["featrisk_direct"][test] = direct.predict_risk(fte)
-        hybrid = RiskModel(profile=profile).fit(ftr, ok, groups=groups,
-                                               extra=softmax[train].reset_index(drop=True))
+        hybrid = RiskModel(**params).fit(
+            ftr, ok, groups=groups, extra=pd.concat([etr, softmax[train].reset_index(drop=True)], axis=1))
         scores["featrisk_hybrid_lgbm"][test] = hybrid.predict_risk(
-            fte, extra=softmax[test].reset_index(drop=True))
-        stack = RiskModel(profile=profile, hybrid="stack").fit(
-            ftr, ok, groups=groups, extra=pd.DataFrame({"softmax_max_prob": top[train]}))
+            fte, extra=pd.concat([ete, softmax[test].reset_index(drop=True)], axis=1))
+        stack = RiskModel(**params, hybrid="stack").fit(
+            ftr, ok, groups=groups, extra=etr.assign(softmax_max_prob=top[train]))
         scores["featrisk_hybrid_stack"][test] = stack.predict_risk(
-            fte, extra=pd.DataFrame({"softmax_max_prob": top[test]}))
+            fte, extra=ete.assign(softmax_max_prob=top[test]))
         scores["oracle"][test] = _oracle(outcomes[train], outcomes[test], error[train])
+        seen = ref_fold != k  # the default recipe: reference photos outside fold k only
+        default = RiskModel(**params).fit(ref_x[seen], ref_error[seen] == 0,
+                                          groups=ref_o.loc[seen, "source_id"].to_numpy(),
+                                          extra=ref_out[seen].reset_index(drop=True))
+        scores["default_model"][test] = default.predict_risk(fte, extra=ete)
+        scores["default_atypicality"][test] = default.atypicality(fte)
         log(f"  fold {k + 1}/{folds}: featrisk test AUROC "
-            f"{metrics.auroc(error[test], scores['featrisk'][test]):.3f}")
+            f"{metrics.auroc(error[test], scores['featrisk'][test]):.3f}, default recipe "
+            f"{metrics.auroc(error[test], scores['default_model'][test]):.3f}")
     out = pd.DataFrame(scores)
     out["max_softmax"] = 1 - top
     return out
@@ -82,22 +125,24 @@ def batch_calibration(error: np.ndarray, risk: np.ndarray, outcomes: pd.DataFram
     return table.sort_values("gap", key=np.abs, ascending=False).reset_index(drop=True)
 
 
-def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5,
-                    seed: int = 0, n_boot: int = 1000,
+def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: tuple, *,
+                    folds: int = 5, seed: int = 0, n_boot: int = 1000,
                     log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Every result of the independent outcome set (see the module docstring)."""
-    ok = features["error"].isna().to_numpy()
-    if not ok.all():
-        log(f"  {int((~ok).sum())} unreadable images left out")
-    features, outcomes = features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
+    """Every result of the independent outcome set (see the module docstring).
+
+    ``reference`` is the (features, outcomes) of the ``featrisk.degrade`` outcome set of the
+    same photos (``featrisk bench build imagenet``).
+    """
+    n_bad = int(features["error"].notna().sum())
+    if n_bad:
+        log(f"  {n_bad} unreadable images left out")
+    features, outcomes = _readable(features, outcomes)
+    reference = _readable(*reference)
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
     groups = outcomes["source_id"].to_numpy()
     start = time.perf_counter()
-    scores = cross_validated(features, outcomes, folds=folds, seed=seed, log=log)
+    scores = cross_validated(features, outcomes, reference, folds=folds, seed=seed, log=log)
     cv_seconds = time.perf_counter() - start
-    default = load(default_model_path(profile_of(features)))
-    scores["default_model"] = default.predict_risk(features)
-    scores["default_atypicality"] = default.atypicality(features)
     table = {}
     for m in scores.columns:
         s = metrics.summary(error, np.clip(scores[m].to_numpy(), 0, 1), groups=groups,

@@ -219,13 +219,14 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
 
 
 def summarise(error: np.ndarray, scores: pd.DataFrame, groups: np.ndarray, *,
-              n_boot: int = 1000, seed: int = 0) -> dict[str, dict[str, Any]]:
-    """metrics.summary per method (ECE kept only for probabilistic methods)."""
+              n_boot: int = 1000, seed: int = 0,
+              probabilistic: frozenset[str] | set[str] = PROBABILISTIC) -> dict[str, dict[str, Any]]:
+    """metrics.summary per method (ECE kept only for the ``probabilistic`` methods)."""
     out = {}
     for method in scores.columns:
         s = metrics.summary(error, np.clip(scores[method].to_numpy(), 0, 1), groups=groups,
                             n_boot=n_boot, seed=seed)
-        if method not in PROBABILISTIC:
+        if method not in probabilistic:
             s["ece"] = None
         out[method] = s
     return out

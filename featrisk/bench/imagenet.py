@@ -30,8 +30,9 @@ import json
 import os
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,6 +52,7 @@ __all__ = [
     "plan_variants",
     "read_labels",
     "write_jpeg",
+    "write_variants",
 ]
 
 #: JPEG quality of every outcome-set file, clean or degraded, written with ``cv2.imwrite``.
@@ -258,7 +260,7 @@ def build_imagenet(
     images_dir = (cache / "images").resolve()
     images_dir.mkdir(parents=True, exist_ok=True)
     paths = [str(images_dir / name) for name in plan["file_name"]]
-    written = _write_variants(data, labels, plan, images_dir, progress=progress)
+    written = write_variants(data, labels, plan, images_dir, progress=progress)
     classifier = EfficientNetLite0(batch_size=batch_size)
     probs = classify_files(paths, classifier, progress=progress)
     true_class = plan["source_id"].map(labels.set_index("source_id")["class_idx"])
@@ -299,10 +301,19 @@ def outcome_table(
     return table[list(OUTCOME_COLUMNS)]
 
 
-def _write_variants(
-    data: Path, labels: pd.DataFrame, plan: pd.DataFrame, images_dir: Path, *, progress: bool
+def write_variants(
+    data: Path, labels: pd.DataFrame, plan: pd.DataFrame, images_dir: Path, *, progress: bool,
+    damage: Callable[[np.ndarray, Any], np.ndarray] | None = None,
 ) -> int:
-    """Write every planned file that does not exist yet; return how many were written."""
+    """Write every planned file that does not exist yet; return how many were written.
+
+    ``damage(crop, row)`` makes a degraded row's image from the clean 224 px crop (default:
+    :func:`featrisk.degrade.apply` with the row's family, severity and seed).
+    """
+    if damage is None:
+        def damage(crop: np.ndarray, r: Any) -> np.ndarray:
+            return degrade.apply(crop, r.degradation, r.severity, seed=r.degrade_seed)
+
     files = labels.set_index("source_id")["file"]
     groups = plan.groupby("source_id", sort=False)
     if progress:
@@ -317,9 +328,8 @@ def _write_variants(
             continue
         crop = center_crop_224(read_image(data / files[sid]).rgb)
         for r in todo.itertuples(index=False):
-            img = crop if r.severity == 0 else degrade.apply(
-                crop, r.degradation, r.severity, seed=r.degrade_seed)  # fmt: skip
-            write_jpeg(images_dir / r.file_name, img)
+            img = crop if r.severity == 0 else damage(crop, r)
+            write_jpeg(images_dir / r.file_name, np.ascontiguousarray(img))
             written += 1
     return written
 

@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featrisk.bench.classifiers import EfficientNetLite0, center_crop_224
-from featrisk.bench.imagenet import classify_files, outcome_table, read_labels, write_jpeg
-from featrisk.io import read_image
+from featrisk.bench.classifiers import EfficientNetLite0
+from featrisk.bench.imagenet import classify_files, outcome_table, read_labels, write_variants
 
 __all__ = ["FAMILIES", "build_independent", "make_transform", "plan_independent"]
 
@@ -209,23 +208,9 @@ def build_independent(data_dir: str | os.PathLike[str], cache_dir: str | os.Path
     images_dir = (cache / "images").resolve()
     images_dir.mkdir(parents=True, exist_ok=True)
     paths = [str(images_dir / n) for n in plan["file_name"]]
-    files = labels.set_index("source_id")["file"]
-    groups = plan.groupby("source_id", sort=False)
-    if progress:
-        from tqdm import tqdm
-
-        groups = tqdm(groups, total=len(labels), desc="write variants", mininterval=5)
-    written = 0
-    for sid, rows in groups:
-        todo = rows[[not (images_dir / n).exists() for n in rows["file_name"]]]
-        if todo.empty:
-            continue
-        crop = center_crop_224(read_image(data / files[sid]).rgb)
-        for r in todo.itertuples(index=False):
-            img = crop if r.severity == 0 else make_transform(r.degradation, r.severity,
-                                                              r.degrade_seed)(crop.copy())
-            write_jpeg(images_dir / r.file_name, np.ascontiguousarray(img))
-            written += 1
+    written = write_variants(data, labels, plan, images_dir, progress=progress,
+                             damage=lambda crop, r: make_transform(r.degradation, r.severity,
+                                                                   r.degrade_seed)(crop.copy()))
     probs = classify_files(paths, EfficientNetLite0(batch_size=batch_size), progress=progress)
     true_class = plan["source_id"].map(labels.set_index("source_id")["class_idx"])
     table = outcome_table(plan, paths, true_class.to_numpy(), probs)

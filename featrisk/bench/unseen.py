@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from featrisk import degrade, metrics
-from featrisk.bench.evaluate import SOFTMAX_COLUMNS, _oracle, auroc_difference
+from featrisk.bench.evaluate import SOFTMAX_COLUMNS, _oracle, auroc_difference, summarise
 from featrisk.degradation import DegradationEstimator
 from featrisk.model import RiskModel, fold_ids
 from featrisk.profiles import profile_of
@@ -175,13 +175,7 @@ def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
     start = time.perf_counter()
     scores = cross_validated(features, outcomes, reference, folds=folds, seed=seed, log=log)
     cv_seconds = time.perf_counter() - start
-    table = {}
-    for m in scores.columns:
-        s = metrics.summary(error, np.clip(scores[m].to_numpy(), 0, 1), groups=groups,
-                            n_boot=n_boot, seed=seed)
-        if m not in PROBABILISTIC:
-            s["ece"] = None
-        table[m] = s
+    table = summarise(error, scores, groups, n_boot=n_boot, seed=seed, probabilistic=PROBABILISTIC)
     batches = batch_calibration(error, scores["default_model"].to_numpy(), outcomes)
     weights = batches["n"] / batches["n"].sum()
     by_damage = []

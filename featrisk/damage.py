@@ -1,7 +1,7 @@
 """More damage families for :mod:`featrisk.degrade`: warps, optics, weather, codecs and tones.
 
-The first fourteen families of :mod:`featrisk.degrade` leave out damage that real pipelines
-meet and that breaks classifiers while sharpness and exposure look normal. These nine are
+The first fourteen families of :mod:`featrisk.degrade` leave out warps, zoom and glass blur,
+weather, multiplicative noise, resampling, WebP and banding. These nine are
 written with OpenCV and numpy only (no augmentation library, so a benchmark damaged by one
 stays independent of featrisk's training). Same contract as :func:`featrisk.degrade.apply`:
 RGB uint8 in and out, every random draw independent of the severity, so for one seed the

@@ -464,3 +464,15 @@ def test_denoise_outside_its_range_is_refused(demo, bad) -> None:
     features, outcomes = demo
     with pytest.raises(ValueError, match="denoise must be a number in \\[0, 1\\)"):
         featrisk.fit(features.iloc[:200], outcomes["correct"].to_numpy()[:200], denoise=bad, cv=3)
+
+
+def test_degradation_estimator_round_trip_predicts_the_same(tmp_path: Path, demo) -> None:
+    from featrisk.degradation import DegradationEstimator
+
+    features, outcomes = demo
+    est = DegradationEstimator(n_estimators=20).fit(features, outcomes["degradation"],
+                                                    outcomes["severity"])
+    path = est.save(tmp_path / "estimator.json")
+    loaded = DegradationEstimator.load(path)
+    pd.testing.assert_frame_equal(est.transform(features), loaded.transform(features))
+    assert "split_gain=" not in path.read_text()  # training statistics are not shipped

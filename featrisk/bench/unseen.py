@@ -107,7 +107,7 @@ def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
     top = outcomes["max_prob"].to_numpy(float)
     names = ("featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
-             "oracle", "default_model", "default_atypicality")
+             "oracle")
     scores = {m: np.full(len(outcomes), np.nan) for m in names}
     params = {"profile": profile, "degradation": None}
     for k in range(folds):

@@ -1,9 +1,8 @@
 """Overlay: weather-like veils and specks, radial (zoom) blur and tone banding.
 
 Fog, snow, rain and spatter lay something over the scene; a zoom blur smears along rays
-from the centre; posterisation and some tone curves leave gaps in the histogram. None of
-these moves the global sharpness or exposure much. All on the working image (short side <=
-224 px).
+from the centre; posterisation and some tone curves leave gaps in the histogram. All on the
+working image (short side <= 224 px) except the level gaps.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ COLUMNS = (
     Column("overlay_level_gaps", "share", "[0, 1]", "higher",
            "Share of empty histogram levels between the 1st and 99th percentile, mean over R, "
            "G and B, on the native image's central 256 x 256 px: banding from posterisation, "
-           "low bit depth or strong tone curves. Small images have few pixels and more gaps."),
+           "low bit depth or strong tone curves."),
 )
 
 

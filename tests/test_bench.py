@@ -68,7 +68,15 @@ def test_gate_warns_when_interval_includes_chance() -> None:
 
 def test_full_evaluation_on_real_outcomes(demo_bench) -> None:
     features, outcomes = demo_bench
+    # one family renamed to a newer one, so the set has rows outside the first fourteen
+    newer = outcomes["degradation"] == sorted(set(outcomes["degradation"]) - {"none"})[0]
+    outcomes = outcomes.assign(degradation=outcomes["degradation"].mask(newer, "elastic"))
     res = ev.evaluate(features, outcomes, folds=3, n_boot=50, log=lambda s: None)
+    core = res["core_subset"]
+    assert core["n"] == int((~newer).sum())
+    low, high = core["featrisk_fitted_on_subset_ci"]
+    assert low <= core["featrisk_fitted_on_subset"] <= high
+    core["before"] = 0.5
     methods = res["methods"]
     assert {"featrisk", "featrisk_hybrid_stack", "featrisk_true_degradation", "max_softmax",
             "properties", "oracle", "cleanvision_any"} <= set(methods)
@@ -92,6 +100,7 @@ def test_full_evaluation_on_real_outcomes(demo_bench) -> None:
                                        - methods["oracle"]["auroc"]["value"])
     assert d["low"] <= d["value"] <= d["high"]
     assert "image-only minus oracle AUROC" in text
+    assert f"fitted on them alone, like for like with that run: AUROC {core['featrisk_fitted_on_subset']:.3f}" in text
     cells = res["cells"]["featrisk"]
     assert 0 <= cells["within"] <= 1 and cells["between"] <= cells["cell_rates"] + 1e-12
     assert f"rank the cells at AUROC {cells['between']:.3f}" in text

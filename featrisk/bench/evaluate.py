@@ -131,6 +131,30 @@ def true_degradation(columns: list[str], degradation: np.ndarray,
         for col in columns})
 
 
+def recipe_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5,
+                  seed: int = 0, model_params: dict[str, Any] | None = None) -> np.ndarray:
+    """Out-of-fold risk of the shipped recipe alone (estimator cross-fitted, then RiskModel).
+
+    The same grouped folds as :func:`cross_validated_scores` for the same rows and seed.
+    """
+    error = (~outcomes["correct"].to_numpy(bool)).astype(int)
+    sources = outcomes["source_id"].to_numpy()
+    fold = fold_ids(len(outcomes), cv=folds, groups=sources, seed=seed)
+    deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
+    params = {**(model_params or {}), "degradation": None, "profile": profile_of(features)}
+    risk = np.full(len(outcomes), np.nan)
+    for k in range(folds):
+        test, train = fold == k, fold != k
+        ftr, fte = features[train], features[test]
+        deg_train = cross_fit_transform(ftr, deg[train], sev[train], groups=sources[train],
+                                        seed=seed).reset_index(drop=True)
+        deg_test = DegradationEstimator().fit(ftr, deg[train], sev[train]).transform(fte)
+        model = RiskModel(**params).fit(ftr, error[train] == 0, groups=sources[train],
+                                        extra=deg_train)
+        risk[test] = model.predict_risk(fte, extra=deg_test.reset_index(drop=True))
+    return risk
+
+
 def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5,
                            seed: int = 0, model_params: dict[str, Any] | None = None,
                            log: Callable[[str], None] = print) -> tuple[pd.DataFrame, dict]:
@@ -276,10 +300,19 @@ def evaluate(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5, 
         features, error == 0, groups=groups, extra=deg_all.reset_index(drop=True))
     importance = full.importance().head(25)
     core = outcomes["degradation"].isin(("none", *degrade.CORE_FAMILIES)).to_numpy()
-    core_subset = None if core.all() else {
-        "n": int(core.sum()),
-        **{m: metrics.auroc(error[core], scores[m].to_numpy()[core])
-           for m in ("featrisk", "oracle", "max_softmax")}}
+    core_subset = None
+    if not core.all():
+        core_subset = {"n": int(core.sum()),
+                       **{m: metrics.auroc(error[core], scores[m].to_numpy()[core])
+                          for m in ("featrisk", "oracle", "max_softmax")}}
+        # like for like with the set before the newer families: the recipe fitted on these rows only
+        fitted = recipe_scores(features[core].reset_index(drop=True),
+                               outcomes[core].reset_index(drop=True), folds=folds, seed=seed,
+                               model_params=model_params)
+        _, low, high = metrics.bootstrap_ci(metrics.auroc, error[core], fitted, n_boot=n_boot,
+                                            seed=seed, groups=groups[core])
+        core_subset["featrisk_fitted_on_subset"] = metrics.auroc(error[core], fitted)
+        core_subset["featrisk_fitted_on_subset_ci"] = [low, high]
     return {
         "core_subset": core_subset,
         "n_images": int(len(outcomes)), "n_sources": int(outcomes["source_id"].nunique()),

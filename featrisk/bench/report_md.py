@@ -114,6 +114,12 @@ def targets(res: dict[str, Any]) -> list[str]:
                        f"(oracle {core['oracle']:.3f}) >= {core['before']:.3f}, the whole set's "
                        "figure before the nine newer families (schema 3 run of 2026-12-03)",
                        core["featrisk"] >= core["before"]))
+        if "featrisk_fitted_on_subset" in core:
+            lo, hi = core["featrisk_fitted_on_subset_ci"]
+            checks.append((f"the same images with the recipe fitted on them alone, like for like "
+                           f"with that run: AUROC {core['featrisk_fitted_on_subset']:.3f} "
+                           f"[{lo:.3f}, {hi:.3f}] >= {core['before']:.3f}",
+                           core["featrisk_fitted_on_subset"] >= core["before"]))
     rows = res.get("heldout_families") or []
     if rows:
         at = [r for r in rows if r["featrisk"] >= 0.65]

@@ -100,7 +100,8 @@ def test_full_evaluation_on_real_outcomes(demo_bench) -> None:
                                        - methods["oracle"]["auroc"]["value"])
     assert d["low"] <= d["value"] <= d["high"]
     assert "image-only minus oracle AUROC" in text
-    assert f"fitted on them alone, like for like with that run: AUROC {core['featrisk_fitted_on_subset']:.3f}" in text
+    fitted = core["featrisk_fitted_on_subset"]
+    assert f"fitted on them alone, like for like with that run: AUROC {fitted:.3f}" in text
     cells = res["cells"]["featrisk"]
     assert 0 <= cells["within"] <= 1 and cells["between"] <= cells["cell_rates"] + 1e-12
     assert f"rank the cells at AUROC {cells['between']:.3f}" in text

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from featrisk.errors import FeatriskError
-from featrisk.extract import as_path_list, extract
+from featrisk.extract import extract
 from featrisk.model import RiskModel, risk_table
 from featrisk.persist import load
 from featrisk.profiles import get_profile, profile_of
@@ -29,8 +29,9 @@ def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
 
     Parameters
     ----------
-    X : list of paths or DataFrame
-        Validation images, or the table :func:`featrisk.extract` returned for them.
+    X : images or DataFrame
+        Validation images (paths, encoded bytes, uint8 arrays or PIL images, see
+        :func:`featrisk.extract`), or the table :func:`featrisk.extract` returned for them.
     correct : array-like of bool
         True where the classifier was right. Alternatively pass ``y_true`` and ``y_pred``.
     extra : DataFrame, optional
@@ -38,7 +39,7 @@ def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
     groups : array-like, optional
         Group per image (e.g. source photo); cross-fitting never splits a group.
     n_jobs, progress
-        Passed to :func:`featrisk.extract` when ``X`` holds paths.
+        Passed to :func:`featrisk.extract` when ``X`` holds images.
     **params
         :class:`RiskModel` parameters (``cv``, ``learning_rate``, ``threshold``,
         ``profile``, ...). ``profile`` defaults to the table's (:mod:`featrisk.profiles`).
@@ -52,7 +53,7 @@ def fit(X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
         table = X
         params.setdefault("profile", profile_of(X))
     else:
-        table = extract(as_path_list(X), n_jobs=n_jobs, progress=progress,
+        table = extract(X, n_jobs=n_jobs, progress=progress,
                         profile=params.get("profile", "default"))
     return RiskModel(**params).fit(table, correct, y_true=y_true, y_pred=y_pred, extra=extra,
                                    groups=groups)
@@ -74,13 +75,15 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
             extra: pd.DataFrame | None = None, flag_rate: float | None = None,
             target_accuracy: float | None = None, atypicality_threshold: float | None = None,
             top_reasons: int = 3, n_jobs: int = 1, progress: bool = False,
-            profile: str | None = None) -> pd.DataFrame:
+            profile: str | None = None, channel_order: str = "RGB") -> pd.DataFrame:
     """Risk that the classifier gets each image wrong, with a flag and the reasons.
 
     Parameters
     ----------
-    X : list of paths or DataFrame
-        Images, or the table :func:`featrisk.extract` returned for them (identical results).
+    X : images or DataFrame
+        Images (paths, encoded bytes, uint8 arrays or PIL images, alone or mixed, see
+        :func:`featrisk.extract`), or the table :func:`featrisk.extract` returned for them
+        (identical results).
     model : RiskModel or path, optional
         A fitted model or a saved model file. ``None`` uses the package's default model,
         which was fitted on one public classifier's outcomes: fit your own for real use.
@@ -101,6 +104,8 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     profile : {"default", "fast"}, optional
         With ``model=None``: the default model of this profile. Defaults to the profile of
         ``X`` when it is a table, else ``"default"``.
+    channel_order : {"RGB", "BGR"}, default "RGB"
+        Channel order of 3- and 4-channel arrays in ``X`` (:func:`featrisk.extract`).
 
     Returns
     -------
@@ -130,6 +135,7 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
     if atypicality_threshold is not None:
         model._check_atypicality()  # before the extraction, not after it
     if not isinstance(X, pd.DataFrame):
-        X = extract(as_path_list(X), n_jobs=n_jobs, progress=progress, profile=model.profile)
+        X = extract(X, n_jobs=n_jobs, progress=progress, profile=model.profile,
+                    channel_order=channel_order)
     return risk_table(model, X, extra=extra, threshold=threshold, top_reasons=top_reasons,
                       atypicality_threshold=atypicality_threshold)

@@ -1,4 +1,5 @@
-"""From image paths to a feature table: one decode per image, errors as rows, in order."""
+"""From images (paths, bytes, arrays, PIL images) to a feature table: one decode per image,
+errors as rows, in order."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,11 +18,12 @@ from threadpoolctl import threadpool_limits
 from featrisk.errors import DecodeError
 from featrisk.features import FAMILIES, ImageContext
 from featrisk.features._base import work_size
-from featrisk.io import MAX_PIXELS, read_image
+from featrisk.inputs import CHANNEL_ORDERS, as_items, decode_item, item_name
+from featrisk.io import MAX_PIXELS
 from featrisk.profiles import get_profile
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION
 
-__all__ = ["extract", "extract_row", "extract_rows", "as_path_list"]
+__all__ = ["as_path_list", "extract", "extract_row", "extract_rows"]
 
 #: Most images per task (a joblib or dask task, or one progress-bar step in this process).
 CHUNK = 128
@@ -71,9 +74,13 @@ def _batch_bytes(ctx: ImageContext) -> int:
     return 4 * h * w + 64 * ww * wh
 
 
-def extract_rows(paths: Sequence[PathLike], *, max_pixels: int = MAX_PIXELS,
-                 profile: str = "default") -> list[dict[str, object]]:
-    """Features of many files as row dicts (``path``, every feature, ``error``), in order.
+def extract_rows(items: Sequence[Any], *, max_pixels: int = MAX_PIXELS,
+                 profile: str = "default", channel_order: str = "RGB",
+                 names: Sequence[str] | None = None) -> list[dict[str, object]]:
+    """Features of many images as row dicts (``path``, every feature, ``error``), in order.
+
+    ``items`` are paths, bytes, arrays or PIL images (:mod:`featrisk.inputs`); ``names``
+    (default: :func:`featrisk.inputs.item_name` of each at its position) fill ``path``.
 
     Images are decoded in batches of at most :data:`BATCH_IMAGES` images and about
     :data:`BATCH_BYTES` of decoded arrays and views, and each feature family then runs over
@@ -89,11 +96,13 @@ def extract_rows(paths: Sequence[PathLike], *, max_pixels: int = MAX_PIXELS,
     rows: list[dict[str, object]] = []
     batch: list[tuple[int, ImageContext]] = []
     held = 0
-    for path in paths:
-        name = os.fspath(path)
+    if names is None:
+        names = [item_name(item, i) for i, item in enumerate(items)]
+    for item, name in zip(items, names, strict=True):
         rows.append({"path": name})
         try:
-            decoded = read_image(name, max_pixels=max_pixels, fit=fit)
+            decoded = decode_item(item, name, max_pixels=max_pixels, fit=fit,
+                                  channel_order=channel_order)
         except DecodeError as exc:
             rows[-1] = _error_row(name, str(exc))
             continue
@@ -136,13 +145,14 @@ def _compute_batch(batch: list[tuple[int, ImageContext]], rows: list[dict[str, o
             rows[i] = row
 
 
-def extract_row(path: PathLike, *, max_pixels: int = MAX_PIXELS,
-                profile: str = "default") -> dict[str, object]:
-    """Features of one file as a dict with ``path``, every feature and ``error``.
+def extract_row(item: Any, *, max_pixels: int = MAX_PIXELS, profile: str = "default",
+                channel_order: str = "RGB") -> dict[str, object]:
+    """Features of one image as a dict with ``path``, every feature and ``error``.
 
-    A file that cannot be read gets NaN features and an ``error`` reason; nothing raises.
+    An image that cannot be read gets NaN features and an ``error`` reason; nothing raises.
     """
-    return extract_rows([path], max_pixels=max_pixels, profile=profile)[0]
+    return extract_rows([item], max_pixels=max_pixels, profile=profile,
+                        channel_order=channel_order)[0]
 
 
 @contextmanager
@@ -157,31 +167,37 @@ def single_threaded() -> Iterator[None]:
         cv2.setNumThreads(previous)
 
 
-def _extract_chunk(paths: Sequence[str], max_pixels: int,
-                   profile: str = "default") -> list[dict[str, object]]:
+#: One task: the items and their names.
+Chunk = tuple[list[Any], list[str]]
+
+
+def _extract_chunk(chunk: Chunk, max_pixels: int, profile: str = "default",
+                   channel_order: str = "RGB") -> list[dict[str, object]]:
     with single_threaded():
-        return extract_rows(paths, max_pixels=max_pixels, profile=profile)
+        return extract_rows(chunk[0], max_pixels=max_pixels, profile=profile,
+                            channel_order=channel_order, names=chunk[1])
 
 
-def _chunks(paths: list[str], workers: int) -> list[list[str]]:
-    """Split ``paths`` into tasks: about four per worker, 8 to :data:`CHUNK` images each.
+def _chunks(items: list[Any], workers: int) -> list[Chunk]:
+    """Split ``items`` into tasks: about four per worker, 8 to :data:`CHUNK` images each.
 
-    One worker takes :data:`CHUNK` images at a time.
+    One worker takes :data:`CHUNK` images at a time. Each item is named by its position.
     """
-    size = CHUNK if workers == 1 else max(8, min(CHUNK, math.ceil(len(paths) / (4 * workers))))
-    return [paths[i : i + size] for i in range(0, len(paths), size)]
+    names = [item_name(item, i) for i, item in enumerate(items)]
+    size = CHUNK if workers == 1 else max(8, min(CHUNK, math.ceil(len(items) / (4 * workers))))
+    return [(items[i : i + size], names[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _rows(paths: list[str], n_jobs: int, max_pixels: int,
-          profile: str = "default") -> Iterator[list[dict[str, object]]]:
-    chunks = _chunks(paths, (os.cpu_count() or 1) if n_jobs < 0 else n_jobs)
+def _rows(items: list[Any], n_jobs: int, max_pixels: int, profile: str = "default",
+          channel_order: str = "RGB") -> Iterator[list[dict[str, object]]]:
+    chunks = _chunks(items, (os.cpu_count() or 1) if n_jobs < 0 else n_jobs)
     if n_jobs == 1 or len(chunks) <= 1:
-        with single_threaded():
-            for chunk in chunks:
-                yield extract_rows(chunk, max_pixels=max_pixels, profile=profile)
+        for chunk in chunks:
+            yield _extract_chunk(chunk, max_pixels, profile, channel_order)
         return
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-    yield from parallel(delayed(_extract_chunk)(c, max_pixels, profile) for c in chunks)
+    yield from parallel(delayed(_extract_chunk)(c, max_pixels, profile, channel_order)
+                        for c in chunks)
 
 
 def _dask_client(n_jobs: int):  # -> (Client, LocalCluster | None)
@@ -202,14 +218,14 @@ def _dask_client(n_jobs: int):  # -> (Client, LocalCluster | None)
         return Client(cluster), cluster
 
 
-def _dask_rows(paths: list[str], n_jobs: int, max_pixels: int,
-               profile: str = "default") -> Iterator[list[dict[str, object]]]:
+def _dask_rows(items: list[Any], n_jobs: int, max_pixels: int, profile: str = "default",
+               channel_order: str = "RGB") -> Iterator[list[dict[str, object]]]:
     """Chunks of rows computed on a dask cluster, yielded in input order."""
     client, cluster = _dask_client(n_jobs)
-    chunks = _chunks(paths, len(client.scheduler_info().get("workers", {})) or 1)
+    chunks = _chunks(items, len(client.scheduler_info().get("workers", {})) or 1)
     try:
         futures = client.map(_extract_chunk, chunks, max_pixels=max_pixels, profile=profile,
-                             pure=False)
+                             channel_order=channel_order, pure=False)
         for future in futures:
             yield future.result()
     finally:
@@ -237,17 +253,18 @@ def to_frame(rows: list[dict[str, object]], profile: str = "default") -> pd.Data
 
 
 def extract(
-    paths: PathLike | Iterable[PathLike],
+    images: Any,
     *,
     n_jobs: int = 1,
     progress: bool = False,
     max_pixels: int = MAX_PIXELS,
     backend: str = "local",
     profile: str = "default",
+    channel_order: str = "RGB",
 ) -> pd.DataFrame:
-    """Compute the hand-crafted features of image files, without any classifier.
+    """Compute the hand-crafted features of images, without any classifier.
 
-    Each file is read and decoded once; every feature family then reads that one array
+    Each image is read and decoded once; every feature family then reads that one array
     (see :mod:`featrisk.features` for the families and :func:`featrisk.feature_docs` for
     every column's unit, range and direction). Images are processed in batches of at most
     128 images and about 64 MB of decoded arrays, family by family (see
@@ -255,8 +272,11 @@ def extract(
 
     Parameters
     ----------
-    paths : path or iterable of paths
-        Image files in any format OpenCV or Pillow reads (JPEG, PNG, WebP, BMP, TIFF, GIF).
+    images : image or iterable of images
+        Paths of image files (JPEG, PNG, WebP, BMP, TIFF, GIF, ...), encoded bytes, decoded
+        uint8 arrays (H x W x 3, H x W x 4 or H x W; an N x H x W x C array is N images)
+        or PIL images, alone or mixed (:mod:`featrisk.inputs`). Items held in memory are
+        named ``"<array #3>"`` (kind and position) in ``path``; nothing is written to disk.
     n_jobs : int, default 1
         Worker processes (joblib); -1 uses all cores. Results are identical to ``n_jobs=1``
         and in input order. Scripts that use ``n_jobs != 1`` on platforms that spawn
@@ -278,10 +298,13 @@ def extract(
         JPEGs at reduced scale: several times faster on photos, less accurate
         (BENCHMARKS.md). A model reads only tables of the profile it was fitted on.
 
+    channel_order : {"RGB", "BGR"}, default "RGB"
+        Channel order of 3- and 4-channel arrays (``"BGR"`` for ``cv2.imread``'s arrays).
+
     Returns
     -------
     DataFrame
-        One row per input path, in input order: ``path``, one float64 column per feature
+        One row per input image, in input order: ``path``, one float64 column per feature
         (:data:`featrisk.FEATURE_COLUMNS`), and ``error`` (None for a good image, else the
         reason, with NaN features). ``attrs["featrisk_schema"]`` holds the schema version,
         ``attrs["featrisk_profile"]`` the profile.
@@ -289,7 +312,9 @@ def extract(
     if backend not in ("local", "dask"):
         raise ValueError(f'backend must be "local" or "dask", got {backend!r}')
     get_profile(profile)  # a bad name fails before any work
-    items = as_path_list(paths)
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"channel_order must be one of {CHANNEL_ORDERS}, got {channel_order!r}")
+    items = as_items(images)
     rows_of = _dask_rows if backend == "dask" else _rows
     bar = None
     if progress:
@@ -298,7 +323,7 @@ def extract(
         bar = tqdm(total=len(items), unit="img", desc="featrisk extract")
     rows: list[dict[str, object]] = []
     try:
-        for chunk_rows in rows_of(items, n_jobs, max_pixels, profile):
+        for chunk_rows in rows_of(items, n_jobs, max_pixels, profile, channel_order):
             rows.extend(chunk_rows)
             if bar is not None:
                 bar.update(len(chunk_rows))

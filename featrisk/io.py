@@ -79,7 +79,7 @@ from featrisk import _decode
 from featrisk.errors import DecodeError
 
 __all__ = ["MAX_BYTES", "MAX_PIXELS", "MAX_SIDE_RATIO", "MIN_SIDE", "Decoded", "FileFacts",
-           "fit_size", "jpeg_scale", "read_image"]
+           "decode_bytes", "fit_size", "jpeg_scale", "read_image"]
 
 #: Default limit on width x height (pixels) above which a file is refused before decoding.
 MAX_PIXELS = 100_000_000
@@ -270,7 +270,7 @@ def _megapixels(pixels: int) -> str:
     return f"{mp:.0f}" if mp >= 10 else f"{mp:.3g}"
 
 
-def _header(path: Path, data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
+def _header(path: str | Path, data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
     """Parse the header with Pillow without decoding pixels; enforce size and shape limits."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -282,7 +282,12 @@ def _header(path: Path, data: bytes, max_pixels: int) -> tuple[Image.Image, str]
             im = None
     if im is None:
         raise DecodeError(f"{path}: {_decode.describe_unparsable(data)}")
-    w, h = im.size
+    check_size(path, *im.size, max_pixels)
+    return im, (im.format or "").upper()
+
+
+def check_size(path: str | Path, w: int, h: int, max_pixels: int) -> None:
+    """Refuse a ``w`` x ``h`` image above ``max_pixels``, under :data:`MIN_SIDE` or too thin."""
     if w * h > max_pixels:
         raise DecodeError(
             f"{path}: image is {w}x{h} = {_megapixels(w * h)} MP, above the "
@@ -298,7 +303,6 @@ def _header(path: Path, data: bytes, max_pixels: int) -> tuple[Image.Image, str]
             f"{path}: image is {w}x{h} px, a strip too thin to measure (side ratio "
             f"{max(w, h) / min(w, h):.0f}:1, above {MAX_SIDE_RATIO}:1); crop or pad it"
         )
-    return im, (im.format or "").upper()
 
 
 def _header_facts(im: Image.Image, fmt: str) -> tuple[int, bool, float, float, int]:
@@ -401,8 +405,21 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
         or too thin to measure, not an image (and what it starts with), unsupported format
         (named), truncated (with the share that decoded), or undecodable.
     """
-    p = Path(path)
-    data = _read_file(p, max_bytes)
+    return decode_bytes(_read_file(Path(path), max_bytes), str(path), max_pixels=max_pixels,
+                        fit=fit)
+
+
+def decode_bytes(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS,
+                 fit: tuple[int, int] | None = None) -> Decoded:
+    """Decode one encoded image held in memory, exactly as :func:`read_image` decodes a file.
+
+    ``name`` stands for the path in ``facts.path`` and in every error message. Raises
+    :class:`~featrisk.errors.DecodeError` for the same reasons as :func:`read_image` (an
+    empty byte string included) but the file-system ones.
+    """
+    p = name
+    if not data:
+        raise DecodeError(f"{p}: empty byte string (0 bytes)")
     im, fmt = _header(p, data, max_pixels)
     if fmt in ("JPEG", "MPO"):
         truncated = _decode.jpeg_truncation(data, im)
@@ -440,7 +457,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS,
         if size != rgb.shape[1::-1]:
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     facts = FileFacts(
-        path=str(path),
+        path=name,
         file_bytes=len(data),
         format=fmt or "UNKNOWN",
         width=w,

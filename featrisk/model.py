@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable
 from typing import Any
 
 import lightgbm as lgb
@@ -45,7 +44,7 @@ from featrisk import metrics
 from featrisk.atypicality import MIN_IMAGES as ATYP_MIN_IMAGES
 from featrisk.atypicality import Atypicality
 from featrisk.errors import NotFittedError, SchemaError
-from featrisk.extract import as_path_list, extract
+from featrisk.extract import extract
 from featrisk.profiles import get_profile, profile_of
 from featrisk.schema import FEATURE_COLUMNS, check_feature_table
 
@@ -257,10 +256,8 @@ def design_matrix(X: Any, extra: pd.DataFrame | None = None, *, n_jobs: int = 1,
             table = table.assign(error=None)
         if "path" not in table.columns:
             table = table.assign(path=[f"row {i}" for i in range(len(table))])
-    elif isinstance(X, str | Iterable):
-        table = extract(as_path_list(X), n_jobs=n_jobs, progress=progress, profile=profile)
-    else:
-        raise TypeError(f"X must be paths or a DataFrame from featrisk.extract, got {type(X).__name__}")
+    else:  # images: featrisk.inputs says which kinds, and raises for anything else
+        table = extract(X, n_jobs=n_jobs, progress=progress, profile=profile)
     return _join_extra(table, extra)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from featrisk import metrics
-from featrisk.extract import as_path_list, extract
+from featrisk.extract import extract
 from featrisk.model import RiskModel, risk_table
 from featrisk.schema import feature_docs
 
@@ -43,7 +43,7 @@ def scored(model: RiskModel, X: Any, extra: pd.DataFrame | None,
         (path, error and every feature and extra column).
     """
     model._check_fitted()
-    table = X if isinstance(X, pd.DataFrame) else extract(as_path_list(X), n_jobs=n_jobs)
+    table = X if isinstance(X, pd.DataFrame) else extract(X, n_jobs=n_jobs)
     values = model.inputs(table, extra=extra)  # one design matrix (and estimator pass) for all
     pred = risk_table(model, values)
     contrib = model.explain(values)

@@ -11,6 +11,7 @@ from featrisk.errors import DecodeError, FeatriskError, ModelFileError, NotFitte
 from featrisk.extract import extract
 from featrisk.model import RiskModel
 from featrisk.persist import load, save
+from featrisk.prefilter import Filtered, Prefilter
 from featrisk.profiles import PROFILES
 from featrisk.report import report, write_junit
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION, feature_docs
@@ -20,12 +21,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FEATURE_COLUMNS",
+    "Filtered",
     "PROFILES",
     "SCHEMA_VERSION",
     "DecodeError",
     "FeatriskError",
     "ModelFileError",
     "NotFittedError",
+    "Prefilter",
     "RiskModel",
     "SchemaError",
     "__version__",

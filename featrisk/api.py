@@ -100,7 +100,8 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
         Also flag images whose ``atypicality`` reaches this percentile (e.g. 0.99): a guard
         against damage the risk model never saw in its training data.
     top_reasons : int, default 3
-        Risk-raising features named in ``reasons``.
+        Risk-raising features named in ``reasons``; 0 leaves ``reasons`` empty and skips
+        the TreeSHAP contributions (faster).
     profile : {"default", "fast"}, optional
         With ``model=None``: the default model of this profile. Defaults to the profile of
         ``X`` when it is a table, else ``"default"``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -155,16 +156,33 @@ def extract_row(item: Any, *, max_pixels: int = MAX_PIXELS, profile: str = "defa
                         channel_order=channel_order)[0]
 
 
+_PIN_LOCK = threading.Lock()
+_pin: dict[str, Any] = {"depth": 0, "restore": None}
+
+
 @contextmanager
 def single_threaded() -> Iterator[None]:
-    """Pin OpenCV and BLAS/OpenMP pools to one thread, restoring them afterwards."""
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)
+    """Pin OpenCV and BLAS/OpenMP pools to one thread, restoring them afterwards.
+
+    The pools are process-wide, so the pin is counted: threads of one process that extract
+    at the same time share it, and the last one out restores the previous sizes.
+    """
+    with _PIN_LOCK:
+        if _pin["depth"] == 0:
+            previous = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+            limiter = threadpool_limits(1)
+            _pin["restore"] = (previous, limiter)
+        _pin["depth"] += 1
     try:
-        with threadpool_limits(1):
-            yield
+        yield
     finally:
-        cv2.setNumThreads(previous)
+        with _PIN_LOCK:
+            _pin["depth"] -= 1
+            if _pin["depth"] == 0:
+                previous, limiter = _pin["restore"]
+                limiter.restore_original_limits()
+                cv2.setNumThreads(previous)
 
 
 #: One task: the items and their names.

@@ -839,7 +839,6 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
     table, x = model._matrix(X, extra)
     risk = model._calibrate(model._raw(table, x), x, table)
     atypicality = atypicality_of(model, table)
-    contributions = contributions_frame(model, table, x)
     thr = model.threshold_ if threshold is None else float(threshold)
     flagged = np.where(np.isnan(risk), True, risk >= thr)
     if atypicality_threshold is not None:
@@ -849,7 +848,8 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
         "risk": risk,
         "atypicality": atypicality,
         "flagged": flagged.astype(bool),
-        "reasons": model.reasons(contributions, table, top=top_reasons),
+        "reasons": (model.reasons(contributions_frame(model, table, x), table, top=top_reasons)
+                    if top_reasons > 0 else pd.Series([""] * len(table), dtype=object)),
         "error": _row_errors(model, table, risk),
     })
 

@@ -7,6 +7,8 @@ working image (short side <= 224 px) except the level gaps.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -56,16 +58,24 @@ def speck_share(grey: np.ndarray, saturation: np.ndarray) -> float:
     return float(np.count_nonzero(specks) / grey.size)
 
 
-def radial_ratio(gx: np.ndarray, gy: np.ndarray) -> float:
-    """log10 of tangential over radial gradient energy about the centre."""
-    h, w = gx.shape
+@functools.lru_cache(maxsize=16)
+def _rays(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixels far enough from the centre of an ``h`` x ``w`` image, and their unit rays."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     dx, dy = xs - (w - 1) / 2, ys - (h - 1) / 2
     r = np.sqrt(dx * dx + dy * dy)
     keep = r > RADIAL_MIN_RADIUS * min(h, w)
-    if not keep.any():
-        return 0.0
     ux, uy = dx[keep] / r[keep], dy[keep] / r[keep]
+    for a in (keep, ux, uy):
+        a.setflags(write=False)
+    return keep, ux, uy
+
+
+def radial_ratio(gx: np.ndarray, gy: np.ndarray) -> float:
+    """log10 of tangential over radial gradient energy about the centre."""
+    keep, ux, uy = _rays(*gx.shape)
+    if not ux.size:
+        return 0.0
     gxk, gyk = gx[keep], gy[keep]
     radial = gxk * ux + gyk * uy
     tangential = gyk * ux - gxk * uy

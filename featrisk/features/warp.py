@@ -28,26 +28,28 @@ COLUMNS = (
            "over 10 px read higher, bent ones lower."),
 )
 
-def coherence(products: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Structure-tensor coherence (0 isotropic, 1 one direction) and energy at ``sigma``.
+def coherence(blurred: np.ndarray) -> np.ndarray:
+    """Structure-tensor coherence (0 isotropic, 1 one direction) of blurred tensor products.
 
-    ``products`` stacks gx*gx, gy*gy and gx*gy as the three channels of one array.
+    ``blurred`` holds Gaussian-blurred gx*gx, gy*gy and gx*gy in its last axis, one row per
+    pixel.
     """
-    jxx, jyy, jxy = cv2.split(cv2.GaussianBlur(products, (0, 0), sigma))
-    trace = jxx + jyy
-    return np.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / (trace + 1e-3), trace
+    jxx, jyy, jxy = blurred[..., 0], blurred[..., 1], blurred[..., 2]
+    return np.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / (jxx + jyy + 1e-3)
 
 
 def coherence_ratio(gx: np.ndarray, gy: np.ndarray) -> float:
     """Wide-scale over fine-scale coherence where the gradient energy is highest."""
     products = cv2.merge([gx * gx, gy * gy, gx * gy])
-    fine, _ = coherence(products, TENSOR_SIGMA_FINE)
-    wide, energy = coherence(products, TENSOR_SIGMA_WIDE)
+    wide = cv2.GaussianBlur(products, (0, 0), TENSOR_SIGMA_WIDE)
+    energy = wide[..., 0] + wide[..., 1]
     cut = np.quantile(energy, 1 - EDGE_SHARE)
     mask = energy >= cut
     if cut <= 0 or not mask.any():
         return 1.0
-    return float(wide[mask].mean() / max(float(fine[mask].mean()), 1e-6))
+    fine = cv2.GaussianBlur(products, (0, 0), TENSOR_SIGMA_FINE)
+    # coherence only where it is averaged: the strongest 15% of pixels
+    return float(coherence(wide[mask]).mean() / max(float(coherence(fine[mask]).mean()), 1e-6))
 
 
 def compute(ctx: ImageContext) -> dict[str, float]:

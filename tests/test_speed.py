@@ -32,8 +32,13 @@ def test_list_images_skips_non_images(folders):
 
 def test_speed_benchmark_reports_ratios_and_profile(folders):
     result = speed_benchmark(*folders, n=3, repeats=1, classifier=False, cleanvision=False)
-    assert set(result["ratios"]) == {"decode_ratio", "cifar_images_per_s_per_core",
-                                     "fast_decode_ratio", "fast_cifar_images_per_s_per_core"}
+    per_profile = {"decode_ratio", "cifar_images_per_s_per_core", "array_speedup",
+                   "bytes_speedup"}
+    assert set(result["ratios"]) == {*per_profile, *(f"fast_{k}" for k in per_profile),
+                                     "scaling_efficiency"}
+    assert result["ratios"]["array_speedup"] > 0 and result["ratios"]["bytes_speedup"] > 0
+    assert 0 < result["ratios"]["scaling_efficiency"] <= 1.5
+    assert "scaling_efficiency" not in result["meets_target"]  # no target: shown, not judged
     assert result["ratios"]["decode_ratio"] > 0
     assert result["images_per_s"]["featrisk_cifar"] > 0
     # the fast profile shrinks the 512 px photos before any family runs: it must be faster
@@ -49,6 +54,7 @@ def test_speed_section_names_the_machine(folders):
     text = "\n".join(speed_section(result))
     assert f"Machine: {result['machine']}" in text
     assert "| fast_decode_ratio |" in text
+    assert "| scaling_efficiency |" in text and "n_jobs=-1" in text
 
 
 def test_cli_subcommand_writes_json(folders, tmp_path, capsys):

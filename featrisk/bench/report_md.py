@@ -467,13 +467,16 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
     """Speed ratios from ``featrisk bench speed`` (its own JSON, with its command)."""
     out = ["## Speed", "",
            f"Command: `{speed.get('command', 'featrisk bench speed (command not recorded)')}`; "
-           f"{speed.get('n_images', {})} images, one process, {speed.get('cpu_count')} cores.", "",
+           f"{speed.get('n_images', {})} images, one process ({speed.get('cpu_count')} cores "
+           "for `scaling_efficiency`: images/s with n_jobs=-1 over one process's times the "
+           "cores).", "",
            *([f"Machine: {speed['machine']} (speed figures are comparable only within one run "
               "on one machine; the accuracy figures above do not depend on it).", ""]
              if speed.get("machine") else []),
            "| measure | value | target | met |", "|---|---|---|---|"]
     for key, value in speed.get("ratios", {}).items():
-        met = "yes" if speed.get("meets_target", {}).get(key) else "**no**"
+        targets = speed.get("meets_target", {})
+        met = "" if key not in targets else ("yes" if targets[key] else "**no**")
         out.append(f"| {key} | {value:.3f} | {speed.get('targets', {}).get(key, '')} | {met} |")
     ratios = speed.get("ratios", {})
     if {"cifar_images_per_s_per_core", "fast_cifar_images_per_s_per_core"} <= set(ratios):

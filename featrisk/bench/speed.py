@@ -6,9 +6,14 @@ One call of :func:`speed_benchmark` measures, in one run and one process, on the
   (target <= 2);
 - ``classifier_ratio``: featrisk images/s / EfficientNet-Lite0 images/s (decode,
   ``center_crop_224`` and batch-32 CPU inference; target >= 10);
-- ``cifar_images_per_s_per_core``: featrisk images/s on 32x32 CIFAR JPEGs (target >= 1000);
+- ``cifar_images_per_s_per_core``: featrisk images/s on 32x32 CIFAR JPEGs (target >= 2000);
 - ``cleanvision_ratio``: featrisk images/s / CleanVision ``find_issues`` images/s with the
   same number of processes (target >= 3);
+- ``array_speedup``: path-route time / array-route time on the same photos, the arrays
+  being what ``cv2.imread`` decoded (RGB), as a classifier's loader hands them over
+  (target >= 2); ``bytes_speedup`` the same for the files' bytes already in memory;
+- ``scaling_efficiency``: ``n_jobs=-1`` images/s / (one process's images/s x cores), on the
+  ImageNet files (no target; 1 is perfect);
 
 each for both extraction profiles (:mod:`featrisk.profiles`; the fast profile's ratios are
 prefixed ``fast_``), plus raw images/s of each, the load average before each measurement
@@ -48,8 +53,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 _BASE_TARGETS = {
     "decode_ratio": ("<=", 2.0),
     "classifier_ratio": (">=", 10.0),
-    "cifar_images_per_s_per_core": (">=", 1000.0),
+    "cifar_images_per_s_per_core": (">=", 2000.0),
     "cleanvision_ratio": (">=", 3.0),
+    "array_speedup": (">=", 2.0),
 }
 #: Profile name -> prefix of its ratio names.
 PREFIXES = {"default": "", "fast": "fast_"}
@@ -194,12 +200,16 @@ def speed_benchmark(
         _imread_all(big)
         seconds["imread_imagenet"], loads["imread_imagenet"] = _timed(lambda: _imread_all(big),
                                                                       repeats)
+        arrays = [cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in big]
+        encoded = [Path(p).read_bytes() for p in big]
         for prof, pre in PREFIXES.items():
-            for key, files in (("imagenet", big), ("cifar", small)):
+            for key, items in (("imagenet", big), ("cifar", small), ("array_imagenet", arrays),
+                               ("bytes_imagenet", encoded)):
                 name = f"featrisk_{pre}{key}"
                 seconds[name], loads[name] = _timed(
-                    lambda files=files, prof=prof: featrisk.extract(files, n_jobs=1, profile=prof),
+                    lambda items=items, prof=prof: featrisk.extract(items, n_jobs=1, profile=prof),
                     repeats)
+        del arrays, encoded
         if cleanvision:
             try:
                 run = _cleanvision_run(big)
@@ -207,6 +217,9 @@ def speed_benchmark(
                 skipped["cleanvision"] = f"{exc}; pip install cleanvision"
             else:
                 seconds["cleanvision_imagenet"], loads["cleanvision_imagenet"] = _timed(run, 1)
+    workers = os.cpu_count() or 1
+    seconds["featrisk_all_cores_imagenet"], loads["featrisk_all_cores_imagenet"] = _timed(
+        lambda: featrisk.extract(big, n_jobs=-1), repeats)
     if classifier:
         try:
             run = _classifier_run(big, classifier_threads)
@@ -216,19 +229,25 @@ def speed_benchmark(
             seconds["classifier_imagenet"], loads["classifier_imagenet"] = _timed(run, 1)
 
     ips = {k: counts[k.rsplit("_", 1)[1]] / v for k, v in seconds.items()}
+    scaling = ips["featrisk_all_cores_imagenet"] / (ips["featrisk_imagenet"] * workers)
     ratios: dict[str, float] = {}
     for pre in PREFIXES.values():
         ratios[f"{pre}decode_ratio"] = (seconds[f"featrisk_{pre}imagenet"]
                                         / seconds["imread_imagenet"])
         ratios[f"{pre}cifar_images_per_s_per_core"] = ips[f"featrisk_{pre}cifar"]
+        ratios[f"{pre}array_speedup"] = (seconds[f"featrisk_{pre}imagenet"]
+                                         / seconds[f"featrisk_{pre}array_imagenet"])
+        ratios[f"{pre}bytes_speedup"] = (seconds[f"featrisk_{pre}imagenet"]
+                                         / seconds[f"featrisk_{pre}bytes_imagenet"])
         if "classifier_imagenet" in ips:
             ratios[f"{pre}classifier_ratio"] = (ips[f"featrisk_{pre}imagenet"]
                                                 / ips["classifier_imagenet"])
         if "cleanvision_imagenet" in ips:
             ratios[f"{pre}cleanvision_ratio"] = (ips[f"featrisk_{pre}imagenet"]
                                                  / ips["cleanvision_imagenet"])
+    ratios["scaling_efficiency"] = scaling
     meets = {k: (v <= TARGETS[k][1]) if TARGETS[k][0] == "<=" else (v >= TARGETS[k][1])
-             for k, v in ratios.items()}
+             for k, v in ratios.items() if k in TARGETS}
     result: dict[str, object] = {
         "n_images": counts,
         "machine": machine_description(),
@@ -252,8 +271,10 @@ def cmd_speed(args: argparse.Namespace) -> int:
     result = speed_benchmark(args.imagenet, args.cifar, n=args.n, repeats=args.repeats,
                              classifier=not args.no_classifier, cleanvision=not args.no_cleanvision)
     for key, value in result["ratios"].items():  # type: ignore[union-attr]
-        ok = "ok" if result["meets_target"][key] else "MISSED"  # type: ignore[index]
-        print(f"{key:32s} {value:10.3f}   target {result['targets'][key]:8s} {ok}")  # type: ignore[index]
+        met = result["meets_target"].get(key)  # type: ignore[union-attr]
+        ok = "" if met is None else ("ok" if met else "MISSED")
+        target = result["targets"].get(key, "")  # type: ignore[union-attr]
+        print(f"{key:32s} {value:10.3f}   target {target:8s} {ok}")
     print("images/s:", json.dumps(result["images_per_s"]), " load:", json.dumps(result["load_1min"]))
     result["command"] = " ".join(["featrisk bench speed", *map(shlex.quote, sys.argv[3:])])
     if args.out:

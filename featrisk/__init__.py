@@ -6,6 +6,7 @@ calibrated LightGBM model of P(misclassified), fitted on the classifier's valida
 and explained with TreeSHAP contributions.
 """
 
+from featrisk import signals
 from featrisk.api import default_model_path, fit, predict
 from featrisk.errors import DecodeError, FeatriskError, ModelFileError, NotFittedError, SchemaError
 from featrisk.extract import extract
@@ -40,6 +41,7 @@ __all__ = [
     "predict",
     "report",
     "save",
+    "signals",
     "softmax_features",
     "write_junit",
 ]

@@ -22,7 +22,7 @@ from featrisk.features._base import work_size
 from featrisk.inputs import CHANNEL_ORDERS, as_items, decode_item, item_name
 from featrisk.io import MAX_PIXELS
 from featrisk.profiles import get_profile
-from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION
+from featrisk.schema import FEATURE_COLUMNS, FILE_COLUMNS, SCHEMA_VERSION
 
 __all__ = ["as_path_list", "extract", "extract_row", "extract_rows"]
 
@@ -137,7 +137,12 @@ def _compute_batch(batch: list[tuple[int, ImageContext]], rows: list[dict[str, o
         path = str(rows[i]["path"])
         ordered = list(map(vals.__getitem__, FEATURE_COLUMNS))
         if not all(map(math.isfinite, ordered)):
-            bad = [k for k, v in zip(FEATURE_COLUMNS, ordered, strict=True) if not math.isfinite(v)]
+            # NaN file facts mean "no file" (pixels given in memory); anything else is a fault
+            bad = [k for k, v in zip(FEATURE_COLUMNS, ordered, strict=True)
+                   if not math.isfinite(v) and not (k in FILE_COLUMNS and math.isnan(v))]
+        else:
+            bad = []
+        if bad:
             rows[i] = _error_row(path, f"{path}: non-finite feature values in {', '.join(bad)}")
         else:
             row: dict[str, object] = {"path": path}

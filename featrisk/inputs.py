@@ -12,9 +12,11 @@ An *item* is one image, in any of these forms, alone or mixed in one list:
 - a **PIL image**: converted with ``Image.convert("RGB")``, as classifier loaders do.
 
 Arrays and PIL images carry pixels only, so they are read as is (no EXIF rotation) and the
-columns that describe a file (:data:`FILE_COLUMNS`: format, JPEG quality, chroma
-subsampling, bytes per pixel, bit depth) take the values of an uncompressed 8-bit image.
-Every other column equals the one the file route gives for the same pixels. Items held in
+columns that describe a file (:data:`~featrisk.schema.FILE_COLUMNS`: format, JPEG quality,
+chroma subsampling, bytes per pixel, bit depth, channels, alpha) are NaN: a model fills
+them with the middle of its training images' values, so a photo scores about as its file
+would (BENCHMARKS.md measures the difference). Every other column equals the one the file
+route gives for the same pixels. Items held in
 memory are named ``"<bytes #i>"``, ``"<array #i>"`` or ``"<PIL image #i>"`` (``i`` their
 position in the call) in the ``path`` column and in error messages; nothing is written to
 disk. A bad item (wrong type, dtype or shape, undecodable bytes) becomes an error row.
@@ -32,17 +34,22 @@ import pandas as pd
 from PIL import Image
 
 from featrisk.errors import DecodeError
-from featrisk.io import MAX_PIXELS, Decoded, FileFacts, check_size, decode_bytes, fit_size, read_image
+from featrisk.io import (
+    IN_MEMORY,
+    MAX_PIXELS,
+    Decoded,
+    FileFacts,
+    check_size,
+    decode_bytes,
+    fit_size,
+    read_image,
+)
+from featrisk.schema import FILE_COLUMNS
 
 __all__ = ["CHANNEL_ORDERS", "FILE_COLUMNS", "as_items", "decode_item", "item_name"]
 
 #: Channel orders a 3- or 4-channel array may be given in.
 CHANNEL_ORDERS = ("RGB", "BGR")
-
-#: Columns that describe the stored file; arrays and PIL images have none (see module doc).
-FILE_COLUMNS = ("geometry_channels", "geometry_bit_depth", "geometry_has_alpha",
-                "geometry_bytes_per_pixel", "geometry_format_jpeg", "geometry_format_png",
-                "geometry_format_other", "jpeg_quality", "jpeg_chroma_share")
 
 _BYTES = bytes | bytearray | memoryview
 
@@ -121,8 +128,8 @@ def _array_problem(a: np.ndarray) -> str | None:
 
 
 def _facts(name: str, w: int, h: int, channels: int) -> FileFacts:
-    """Facts of pixels held in memory: those of the same pixels stored uncompressed."""
-    return FileFacts(path=name, file_bytes=w * h * channels, format="ARRAY", width=w, height=h,
+    """Facts of pixels held in memory (format :data:`~featrisk.io.IN_MEMORY`)."""
+    return FileFacts(path=name, file_bytes=w * h * channels, format=IN_MEMORY, width=w, height=h,
                      channels=channels, bit_depth=8, has_alpha=channels in (2, 4),
                      jpeg_quality=100.0, chroma_share=1.0, orientation=1)
 

@@ -78,9 +78,11 @@ from PIL import Image, JpegImagePlugin
 from featrisk import _decode
 from featrisk.errors import DecodeError
 
-__all__ = ["MAX_BYTES", "MAX_PIXELS", "MAX_SIDE_RATIO", "MIN_SIDE", "Decoded", "FileFacts",
+__all__ = ["IN_MEMORY", "MAX_BYTES", "MAX_PIXELS", "MAX_SIDE_RATIO", "MIN_SIDE", "Decoded", "FileFacts",
            "decode_bytes", "fit_size", "jpeg_scale", "read_image"]
 
+#: ``FileFacts.format`` of pixels given in memory (arrays, PIL images): there is no file.
+IN_MEMORY = "ARRAY"
 #: Default limit on width x height (pixels) above which a file is refused before decoding.
 MAX_PIXELS = 100_000_000
 #: Default limit on file size (bytes) above which a file is refused before it is read.
@@ -131,7 +133,9 @@ class FileFacts:
     file_bytes : int
         Size of the file in bytes.
     format : str
-        Container format from the header, upper case (``"JPEG"``, ``"PNG"``, ``"WEBP"``, ...).
+        Container format from the header, upper case (``"JPEG"``, ``"PNG"``, ``"WEBP"``, ...),
+        or :data:`IN_MEMORY` for pixels given as an array or PIL image (no file: the other
+        file facts then describe the same pixels stored uncompressed).
     width, height : int
         Size in pixels after the EXIF orientation is applied.
     channels : int

@@ -46,7 +46,7 @@ from featrisk.atypicality import Atypicality
 from featrisk.errors import NotFittedError, SchemaError
 from featrisk.extract import extract
 from featrisk.profiles import get_profile, profile_of
-from featrisk.schema import FEATURE_COLUMNS, check_feature_table
+from featrisk.schema import FEATURE_COLUMNS, FILE_COLUMNS, check_feature_table
 
 __all__ = ["MONOTONE", "RiskModel", "design_matrix", "outcomes_from"]
 
@@ -421,8 +421,9 @@ class RiskModel:
         if unknown:
             raise ValueError(f"features holds unknown column(s): {', '.join(unknown)}")
         get_profile(self.profile)
-        table = self._with_degradation(design_matrix(X, extra, required=base,
-                                                     profile=self.profile))
+        table = design_matrix(X, extra, required=base, profile=self.profile)
+        self.file_fill_ = file_fill_values(table)
+        table = self._with_degradation(fill_file_facts(table, self.file_fill_))
         error = outcomes_from(correct, y_true=y_true, y_pred=y_pred)
         if len(error) != len(table):
             raise ValueError(f"correct has {len(error)} values but X has {len(table)} images")
@@ -664,8 +665,8 @@ class RiskModel:
     def _matrix(self, X: Any, extra: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray]:
         self._check_fitted()
         base = tuple(f for f in self.feature_names_ if f not in self.extra_columns_)
-        table = self._with_degradation(design_matrix(X, extra, required=base,
-                                                     profile=self.profile))
+        table = design_matrix(X, extra, required=base, profile=self.profile)
+        table = self._with_degradation(fill_file_facts(table, self.file_fill_))
         stacked = [] if self.hybrid_ is None else [self.hybrid_["column"]]
         missing = [f for f in [*self.feature_names_, *stacked] if f not in table.columns]
         if missing:
@@ -828,6 +829,36 @@ def _softmax_logit(table: pd.DataFrame) -> np.ndarray:
     """logit of the table's ``softmax_max_prob`` (clipped to [1e-6, 1 - 1e-6]; NaN stays)."""
     p = np.clip(table[HYBRID_COLUMN].to_numpy(np.float64), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
+
+
+def file_fill_values(table: pd.DataFrame) -> dict[str, float]:
+    """Middle of the interquartile range of each file-fact column over the rows that have it.
+
+    The value a model gives the :data:`~featrisk.schema.FILE_COLUMNS` of images that have no
+    file (arrays, PIL images): the typical file of its training images.
+    """
+    out = {}
+    for col in FILE_COLUMNS:
+        if col in table.columns:
+            v = table[col].to_numpy(np.float64)
+            v = v[np.isfinite(v)]
+            if v.size:
+                q25, q75 = np.quantile(v, (0.25, 0.75))
+                out[col] = float((q25 + q75) / 2)
+    return out
+
+
+def fill_file_facts(table: pd.DataFrame, fill: dict[str, float]) -> pd.DataFrame:
+    """``table`` with the NaN file facts of readable rows set to ``fill`` (a copy if any)."""
+    readable = table["error"].isna().to_numpy() if "error" in table.columns else True
+    holes = {c: readable & table[c].isna().to_numpy() for c in fill if c in table.columns}
+    holes = {c: m for c, m in holes.items() if m.any()}
+    if not holes:
+        return table
+    table = table.copy()
+    for col, mask in holes.items():
+        table.loc[mask, col] = fill[col]
+    return table
 
 
 def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,

@@ -4,8 +4,8 @@ File layout (UTF-8 JSON)::
 
     {"format": "featrisk-model", "format_version": 1,
      "manifest": {schema_version, feature_names, extra_columns, calibration, hybrid, threshold,
-                  training_summary, feature_quantiles, mean_abs_contribution, oof, params,
-                  package_versions, saved_at},
+                  training_summary, feature_quantiles, file_fill, mean_abs_contribution, oof,
+                  params, package_versions, saved_at},
      "booster_sha256": "<sha256 of the booster text>",
      "booster": "<LightGBM text model>"}
 
@@ -33,7 +33,7 @@ from featrisk._atomic import atomic_write
 from featrisk.atypicality import Atypicality
 from featrisk.errors import ModelFileError, SchemaError
 from featrisk.model import HYBRID_COLUMN, RiskModel
-from featrisk.schema import SCHEMA_VERSION
+from featrisk.schema import FILE_COLUMNS, SCHEMA_VERSION
 
 __all__ = ["load", "save"]
 
@@ -84,6 +84,7 @@ def save(model: RiskModel, path: str | os.PathLike[str]) -> Path:
         "n_estimators": model.n_estimators_,
         "training_summary": model.training_summary_,
         "feature_quantiles": model.feature_quantiles_,
+        "file_fill": model.file_fill_,
         "mean_abs_contribution": model.mean_abs_contrib_,
         "atypicality": (None if getattr(model, "atypicality_", None) is None
                         else model.atypicality_.to_dict()),
@@ -245,6 +246,9 @@ def _from_manifest(m: dict[str, Any], booster: lgb.Booster) -> RiskModel:
     model.training_summary_ = dict(m["training_summary"])
     model.feature_quantiles_ = {k: list(v) for k, v in m["feature_quantiles"].items()}
     model.mean_abs_contrib_ = dict(m["mean_abs_contribution"])
+    fill = m.get("file_fill")  # absent from files saved before in-memory inputs: the same
+    model.file_fill_ = ({k: float(v) for k, v in fill.items()} if fill is not None else {
+        k: (q[1] + q[2]) / 2 for k, q in model.feature_quantiles_.items() if k in FILE_COLUMNS})
     atyp = m.get("atypicality")  # absent from files saved before featrisk stored it
     model.atypicality_ = None if atyp is None else Atypicality.from_dict(atyp)
     if atyp is not None and not set(model.atypicality_.columns_) <= set(model.feature_names_):

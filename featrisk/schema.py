@@ -46,6 +46,14 @@ FEATURE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 #: Columns every feature table carries besides the features.
 META_COLUMNS = ("path", "error")
 
+#: Columns that describe the stored file rather than the pixels. Images given as decoded
+#: arrays or PIL images have no file: these columns are NaN in their rows, and a model
+#: fills them with the middle of its training images' values (:mod:`featrisk.inputs`).
+FILE_COLUMNS: tuple[str, ...] = (
+    "geometry_channels", "geometry_bit_depth", "geometry_has_alpha", "geometry_bytes_per_pixel",
+    "geometry_format_jpeg", "geometry_format_png", "geometry_format_other", "jpeg_quality",
+    "jpeg_chroma_share")
+
 
 def feature_docs() -> pd.DataFrame:
     """Documentation of every feature column.

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import featrisk
-from featrisk.inputs import FILE_COLUMNS
+from featrisk.schema import FILE_COLUMNS
 from tests.conftest import photo, write_rgb
 
 PIXEL_COLUMNS = [c for c in featrisk.FEATURE_COLUMNS if c not in FILE_COLUMNS]
@@ -24,7 +24,7 @@ def chelsea_png(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndar
 
 
 def _same(a: pd.Series, b: pd.Series) -> bool:
-    return bool(np.array_equal(a.to_numpy(float), b.to_numpy(float)))
+    return bool(np.array_equal(a.to_numpy(float), b.to_numpy(float), equal_nan=True))
 
 
 @pytest.mark.parametrize("profile", ["default", "fast"])
@@ -61,9 +61,34 @@ def test_jpeg_bytes_match_the_file_and_arrays_describe_no_file(photo_paths) -> N
     assert _same(table.loc[0, cols], decoded.loc[0, cols])
     assert _same(table.loc[1, PIXEL_COLUMNS], decoded.loc[0, PIXEL_COLUMNS])
     assert decoded.loc[0, "geometry_format_jpeg"] == 1 and decoded.loc[0, "jpeg_quality"] < 100
-    row = table.loc[1]
-    assert row["geometry_format_other"] == 1 and row["jpeg_quality"] == 100
-    assert row["geometry_bytes_per_pixel"] == 3 and row["jpeg_chroma_share"] == 1
+    # an array has no file: its file facts are unknown, and the row is still a good row
+    assert table.loc[1, list(FILE_COLUMNS)].isna().all() and table["error"].isna().all()
+
+
+def test_a_model_fills_unknown_file_facts_with_its_typical_file(photo_paths, tmp_path) -> None:
+    from featrisk.io import read_image
+
+    model = featrisk.load(featrisk.default_model_path())
+    assert set(model.file_fill_) == set(FILE_COLUMNS)  # read from the file's quantiles
+    rgb = [read_image(p).rgb for p in photo_paths]
+    seen = model.inputs(featrisk.extract(rgb))
+    for col, value in model.file_fill_.items():
+        assert (seen[col] == value).all()
+    risk = featrisk.predict(rgb)
+    assert risk["error"].isna().all() and risk["risk"].between(0, 1).all()
+
+
+def test_fitting_on_files_and_arrays_fills_from_the_files(demo_set, tmp_path) -> None:
+    from featrisk.model import file_fill_values
+
+    _, features, outcomes = demo_set
+    as_arrays = features.copy()  # the same images given as arrays: no file facts
+    as_arrays.loc[1::2, list(FILE_COLUMNS)] = np.nan
+    fitted = featrisk.fit(as_arrays, outcomes["correct"].to_numpy(), groups=outcomes["crop"].to_numpy())
+    assert fitted.file_fill_ == file_fill_values(features.iloc[::2])
+    again = featrisk.load(fitted.save(tmp_path / "m.json"))
+    assert again.file_fill_ == fitted.file_fill_
+    np.testing.assert_array_equal(again.predict_risk(as_arrays), fitted.predict_risk(as_arrays))
 
 
 def test_grey_rgba_and_batches_of_arrays(chelsea_png) -> None:
@@ -74,7 +99,7 @@ def test_grey_rgba_and_batches_of_arrays(chelsea_png) -> None:
     table = featrisk.extract([grey, grey[:, :, None], rgba])
     assert table["error"].isna().all()
     assert _same(table.loc[0, PIXEL_COLUMNS], table.loc[1, PIXEL_COLUMNS])
-    assert table.loc[0, "geometry_is_grey"] == 1 and table.loc[2, "geometry_has_alpha"] == 1
+    assert table.loc[0, "geometry_is_grey"] == 1 and table.loc[2, "geometry_is_grey"] == 0
     four_d = featrisk.extract(batch)
     assert list(four_d["path"]) == ["<array #0>", "<array #1>"]
     assert _same(four_d.loc[0, PIXEL_COLUMNS], featrisk.extract(rgb).loc[0, PIXEL_COLUMNS])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from featrisk.features._base import Column, ImageContext
+from featrisk.io import IN_MEMORY
 
 COLUMNS = (
     Column("geometry_width", "px", "1..", "lower", "Width after EXIF orientation."),
@@ -25,13 +28,19 @@ COLUMNS = (
 )
 
 
+#: Columns that describe the file (NaN for pixels given in memory).
+_FILE_FACTS = ("geometry_channels", "geometry_bit_depth", "geometry_has_alpha",
+               "geometry_bytes_per_pixel", "geometry_format_jpeg", "geometry_format_png",
+               "geometry_format_other")
+
+
 def compute(ctx: ImageContext) -> dict[str, float]:
     """Geometry and file facts of one image (no pixel statistics but the grey test)."""
     f = ctx.facts
     pixels = float(f.width * f.height)
     is_jpeg = f.format in ("JPEG", "MPO")
     is_png = f.format == "PNG"
-    return {
+    out = {
         "geometry_width": float(f.width),
         "geometry_height": float(f.height),
         "geometry_aspect_ratio": f.width / f.height,
@@ -45,3 +54,6 @@ def compute(ctx: ImageContext) -> dict[str, float]:
         "geometry_format_png": float(is_png),
         "geometry_format_other": float(not (is_jpeg or is_png)),
     }
+    if f.format == IN_MEMORY:  # no file: its facts are unknown (a model fills them)
+        out.update(dict.fromkeys(_FILE_FACTS, math.nan))
+    return out

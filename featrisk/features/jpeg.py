@@ -8,10 +8,13 @@ the central 1024x1024 px (aligned to the 8x8 grid) so that large photos stay che
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 from featrisk.features._base import Column, ImageContext, central_crop
+from featrisk.io import IN_MEMORY
 
 COLUMNS = (
     Column("jpeg_blockiness", "ratio", "[0, ~5]", "higher",
@@ -52,8 +55,9 @@ def blockiness(grey: np.ndarray) -> float:
 
 def compute(ctx: ImageContext) -> dict[str, float]:
     """JPEG artefact measures of one image."""
+    in_memory = ctx.facts.format == IN_MEMORY  # no file: quality and chroma are unknown
     return {
         "jpeg_blockiness": blockiness(ctx.native_grey),
-        "jpeg_quality": float(ctx.facts.jpeg_quality),
-        "jpeg_chroma_share": float(ctx.facts.chroma_share),
+        "jpeg_quality": math.nan if in_memory else float(ctx.facts.jpeg_quality),
+        "jpeg_chroma_share": math.nan if in_memory else float(ctx.facts.chroma_share),
     }

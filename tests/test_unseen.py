@@ -67,7 +67,7 @@ def test_unseen_evaluation_on_real_outcomes_and_its_report(demo_set) -> None:
                           log=lambda _: None)
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
     for method in ("featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
-                   "oracle", "default_model", "max_softmax"):
+                   "oracle", "default_model", "default_model_arrays", "max_softmax"):
         assert 0.5 < res["methods"][method]["auroc"]["value"] <= 1.0, method
         assert res["methods"][method]["ece"] is not None
     assert res["methods"]["default_atypicality"]["ece"] is None
@@ -86,6 +86,9 @@ def test_unseen_evaluation_on_real_outcomes_and_its_report(demo_set) -> None:
     assert "damage featrisk never generated" in text
     assert f"{res['methods']['default_model']['auroc']['value']:.3f}" in text
     assert text.count("- [") == 6  # every target listed, met or not
+    arrays = res["differences"]["arrays_minus_files"]
+    assert arrays["low"] <= arrays["value"] <= arrays["high"]
+    assert "as decoded arrays (no file facts; filled as a model fills them): AUROC " in text
 
 
 def test_no_training_code_imports_the_independent_damage_library() -> None:

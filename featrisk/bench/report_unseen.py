@@ -54,6 +54,12 @@ def targets(res: dict[str, Any]) -> list[str]:
     if "default_minus_core_families" in d:
         lines.append(f"- (no target) the default recipe's AUROC gain from the nine newer "
                      f"`featrisk.degrade` families: {_ci(d['default_minus_core_families'])}")
+    if "arrays_minus_files" in d:
+        arr = m["default_model_arrays"]
+        lines.append(f"- (no target) the default recipe given the images as decoded arrays (no "
+                     f"file facts; filled as a model fills them): AUROC {arr['auroc']['value']:.3f}, "
+                     f"ECE {arr['ece']['value']:.3f}; minus the files' AUROC "
+                     f"{_ci(d['arrays_minus_files'])}")
     for key, name in (("hybrid_stack_minus_softmax", "logistic stack"),
                       ("hybrid_lgbm_minus_softmax", "LightGBM hybrid")):
         lines.append(f"- {_check(d[key]['value'] >= 0)} {name} minus max-softmax AUROC "

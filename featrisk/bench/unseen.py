@@ -20,7 +20,9 @@ images of the other folds' photos only, exactly as ``featrisk bench train-degrad
 - ``default_model``: the shipped default recipe, fitted on the reference set only and never
   on this set's outcomes (what ``featrisk.predict(paths)`` does with the shipped model), and
   its ``default_atypicality``. Besides AUROC and ECE, each (damage, severity) batch's error
-  rate is set against the batch's mean risk.
+  rate is set against the batch's mean risk. ``default_model_arrays``: the same recipe given
+  the images as decoded arrays, whose file facts are unknown (NaN) and filled as a model
+  fills them (:func:`featrisk.model.fill_file_facts`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ import pandas as pd
 from featrisk import degrade, metrics
 from featrisk.bench.evaluate import SOFTMAX_COLUMNS, _oracle, auroc_difference, summarise
 from featrisk.degradation import DegradationEstimator
-from featrisk.model import RiskModel, fold_ids
+from featrisk.model import RiskModel, file_fill_values, fill_file_facts, fold_ids
 from featrisk.profiles import profile_of
+from featrisk.schema import FILE_COLUMNS
 
 #: Methods whose score is a probability (ECE is reported for these only).
 PROBABILISTIC = {"featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
-                 "oracle", "default_model", "default_core_families", "max_softmax"}
+                 "oracle", "default_model", "default_model_arrays", "default_core_families",
+                 "max_softmax"}
 
 
 def _readable(features: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -48,13 +52,20 @@ def _readable(features: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFr
     return features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
 
 
+def as_arrays(features: pd.DataFrame) -> pd.DataFrame:
+    """The table the same images give as decoded arrays: no file, so no file facts."""
+    return features.assign(**dict.fromkeys(FILE_COLUMNS, np.nan))
+
+
 def _estimator_outputs(features: pd.DataFrame, fold: np.ndarray, ref_x: pd.DataFrame,
                        ref_o: pd.DataFrame, ref_fold: np.ndarray, *, folds: int,
-                       keep: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                       keep: np.ndarray | None = None,
+                       arrays: bool = False) -> tuple[pd.DataFrame, ...]:
     """Estimator k (fitted on the reference images of the photos outside fold k, rows
-    ``keep`` only) applied to fold k of both sets."""
+    ``keep`` only) applied to fold k of both sets; with ``arrays``, also to fold k given as
+    arrays, file facts filled from those reference rows as a model fills them."""
     keep = np.ones(len(ref_o), bool) if keep is None else keep
-    est_out = ref_out = None
+    est_out = ref_out = arr_out = None
     for k in range(folds):
         rows = (ref_fold != k) & keep
         est = DegradationEstimator().fit(ref_x[rows], ref_o.loc[rows, "degradation"],
@@ -62,20 +73,25 @@ def _estimator_outputs(features: pd.DataFrame, fold: np.ndarray, ref_x: pd.DataF
         if est_out is None:
             est_out = pd.DataFrame(0.0, index=features.index, columns=est.columns)
             ref_out = pd.DataFrame(0.0, index=ref_x.index, columns=est.columns)
+            arr_out = est_out.copy()
         est_out.loc[fold == k] = est.transform(features[fold == k]).to_numpy()
         ref_out.loc[ref_fold == k] = est.transform(ref_x[ref_fold == k]).to_numpy()
-    return est_out, ref_out
+        if arrays:
+            filled = fill_file_facts(as_arrays(features[fold == k]), file_fill_values(ref_x[rows]))
+            arr_out.loc[fold == k] = est.transform(filled).to_numpy()
+    return (est_out, ref_out, arr_out) if arrays else (est_out, ref_out)
 
 
 def _default_recipe(features: pd.DataFrame, fold: np.ndarray, reference: tuple,
                     ref_fold: np.ndarray, est: tuple, *, folds: int, keep: np.ndarray,
-                    profile: str) -> tuple[np.ndarray, np.ndarray]:
+                    profile: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Risk and atypicality of the default recipe fitted, per fold, on reference rows ``keep``
-    of the photos outside the fold."""
+    of the photos outside the fold; and its risk of the same images given as arrays when
+    ``est`` holds the estimator's outputs for them (else NaN)."""
     ref_x, ref_o = reference
-    est_out, ref_out = est
+    est_out, ref_out, arr_out = (*est, None)[:3]
     ref_ok = ref_o["correct"].to_numpy(bool)
-    risk, atyp = np.full(len(features), np.nan), np.full(len(features), np.nan)
+    risk, atyp, arr = (np.full(len(features), np.nan) for _ in range(3))
     for k in range(folds):
         seen, test = (ref_fold != k) & keep, fold == k
         model = RiskModel(profile=profile, degradation=None).fit(
@@ -83,7 +99,10 @@ def _default_recipe(features: pd.DataFrame, fold: np.ndarray, reference: tuple,
             extra=ref_out[seen].reset_index(drop=True))
         risk[test] = model.predict_risk(features[test], extra=est_out[test].reset_index(drop=True))
         atyp[test] = model.atypicality(features[test])
-    return risk, atyp
+        if arr_out is not None:
+            arr[test] = model.predict_risk(as_arrays(features[test]),
+                                           extra=arr_out[test].reset_index(drop=True))
+    return risk, atyp, arr
 
 
 def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: tuple, *,
@@ -103,7 +122,8 @@ def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
                          "that a photo falls in the same fold in both; build both sets from "
                          "the same photo folder")
     profile = profile_of(features)
-    est_out, ref_out = _estimator_outputs(features, fold, ref_x, ref_o, ref_fold, folds=folds)
+    est_all = _estimator_outputs(features, fold, ref_x, ref_o, ref_fold, folds=folds, arrays=True)
+    est_out = est_all[0]
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
     top = outcomes["max_prob"].to_numpy(float)
     names = ("featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
@@ -131,15 +151,16 @@ def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
         log(f"  fold {k + 1}/{folds}: featrisk test AUROC "
             f"{metrics.auroc(error[test], scores['featrisk'][test]):.3f}")
     everything = np.ones(len(ref_o), bool)
-    scores["default_model"], scores["default_atypicality"] = _default_recipe(
-        features, fold, reference, ref_fold, (est_out, ref_out), folds=folds, keep=everything,
+    (scores["default_model"], scores["default_atypicality"],
+     scores["default_model_arrays"]) = _default_recipe(
+        features, fold, reference, ref_fold, est_all, folds=folds, keep=everything,
         profile=profile)
     # the same recipe taught only the first fourteen featrisk.degrade families (as before
     # the nine newer ones): what the wider vocabulary buys on damage nobody listed
     core = ref_o["degradation"].isin(("none", *degrade.CORE_FAMILIES)).to_numpy()
     if not core.all():
         core_est = _estimator_outputs(features, fold, ref_x, ref_o, ref_fold, folds=folds, keep=core)
-        scores["default_core_families"], _ = _default_recipe(
+        scores["default_core_families"], _, _ = _default_recipe(
             features, fold, reference, ref_fold, core_est, folds=folds, keep=core, profile=profile)
     out = pd.DataFrame(scores)
     out["max_softmax"] = 1 - top
@@ -204,6 +225,7 @@ def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
         "differences": {
             "featrisk_minus_oracle": diff("featrisk", "oracle"),
             "default_minus_featrisk": diff("default_model", "featrisk"),
+            "arrays_minus_files": diff("default_model_arrays", "default_model"),
             **({"default_minus_core_families": diff("default_model", "default_core_families")}
                if "default_core_families" in scores else {}),
             "hybrid_stack_minus_softmax": diff("featrisk_hybrid_stack", "max_softmax"),

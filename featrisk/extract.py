@@ -300,6 +300,8 @@ def extract(
         uint8 arrays (H x W x 3, H x W x 4 or H x W; an N x H x W x C array is N images)
         or PIL images, alone or mixed (:mod:`featrisk.inputs`). Items held in memory are
         named ``"<array #3>"`` (kind and position) in ``path``; nothing is written to disk.
+        Arrays and PIL images have no file, so their file-fact columns
+        (:data:`featrisk.schema.FILE_COLUMNS`) are NaN; models fill them.
     n_jobs : int, default 1
         Worker processes (joblib); -1 uses all cores. Results are identical to ``n_jobs=1``
         and in input order. Scripts that use ``n_jobs != 1`` on platforms that spawn

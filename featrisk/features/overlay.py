@@ -12,7 +12,7 @@ import functools
 import cv2
 import numpy as np
 
-from featrisk.features._base import Column, ImageContext, quantile
+from featrisk.features._base import Column, ImageContext, quantile_of_whole
 
 #: Window of the dark channel's minimum filter, working px.
 DARK_WINDOW = 9
@@ -46,8 +46,9 @@ COLUMNS = (
 
 def veil(rgb: np.ndarray) -> float:
     """10th percentile of the dark channel, in [0, 1]."""
-    dark = cv2.erode(np.min(rgb, axis=2), np.ones((DARK_WINDOW, DARK_WINDOW), np.uint8))
-    return quantile(dark, 0.10) / 255.0
+    r, g, b = cv2.split(rgb)  # OpenCV's minimum: a tenth of np.min(rgb, axis=2)'s time
+    dark = cv2.erode(cv2.min(cv2.min(r, g), b), np.ones((DARK_WINDOW, DARK_WINDOW), np.uint8))
+    return quantile_of_whole(dark, 0.10, 256) / 255.0
 
 
 def speck_share(grey: np.ndarray, saturation: np.ndarray) -> float:

@@ -2,10 +2,10 @@
 
 Fourteen corruption families in the spirit of ImageNet-C (Hendrycks & Dietterich, 2019,
 "Benchmarking Neural Network Robustness to Common Corruptions and Perturbations", ICLR),
-and nine more from :mod:`featrisk.damage` (warps, zoom and glass blur, fog, snow, speckle,
-resampling, WebP, posterisation), used by the tests, the demo and the benchmark to make
-images a classifier gets wrong. The table below covers the first fourteen; the others are
-tabled in :mod:`featrisk.damage`.
+and thirteen more from :mod:`featrisk.damage` (warps, zoom and glass blur, fog, snow,
+speckle, resampling, WebP, posterisation, rain, spatter, shadows, grid masks), used by the
+tests, the demo and the benchmark to make images a classifier gets wrong. The table below
+covers the first fourteen; the others are tabled in :mod:`featrisk.damage`.
 Core featrisk modules never import this module. Written with OpenCV and numpy only.
 
 ``apply(image, family, severity, seed=seed)`` takes an HxWx3 uint8 RGB array and returns a
@@ -72,9 +72,9 @@ import numpy as np
 
 from featrisk import damage
 
-__all__ = ["CORE_FAMILIES", "FAMILIES", "REGISTRY", "SEVERITIES", "apply"]
+__all__ = ["CORE_FAMILIES", "FAMILIES", "FAMILIES_23", "REGISTRY", "SEVERITIES", "apply"]
 
-#: The first fourteen families, defined in this module; :mod:`featrisk.damage` adds nine.
+#: The first fourteen families, defined in this module; :mod:`featrisk.damage` adds thirteen.
 CORE_FAMILIES: tuple[str, ...] = (
     "gaussian_blur", "motion_blur", "gaussian_noise", "shot_noise", "salt_pepper",
     "jpeg", "underexposure", "overexposure", "contrast", "haze", "occlusion",
@@ -82,6 +82,8 @@ CORE_FAMILIES: tuple[str, ...] = (
 )  # fmt: skip
 #: Every family, the new ones last (so seeds drawn by position keep the older rows).
 FAMILIES: tuple[str, ...] = CORE_FAMILIES + damage.FAMILIES
+#: The 23 families of the outcome sets built before rain, spatter, shadow and grid_mask.
+FAMILIES_23: tuple[str, ...] = FAMILIES[:23]
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 REFERENCE_SIDE = 224  # px; short side at which spatial parameters are defined

@@ -19,7 +19,8 @@ PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 IMAGES = (*PHOTOS, "chelsea32")
 RANDOM_FAMILIES = frozenset(
     {"motion_blur", "gaussian_noise", "shot_noise", "salt_pepper", "haze", "occlusion",
-     "color_cast", "elastic", "glass_blur", "fog", "snow", "speckle_noise"}
+     "color_cast", "elastic", "glass_blur", "fog", "snow", "speckle_noise", "rain", "spatter",
+     "shadow", "grid_mask"}
 )  # fmt: skip
 
 
@@ -90,6 +91,11 @@ def _changed_fraction(image: np.ndarray, reference: np.ndarray) -> float:
     return float((image != reference).any(axis=-1).mean())
 
 
+def _visibly_changed(image: np.ndarray, reference: np.ndarray) -> float:
+    """Share of pixels whose largest channel change exceeds 12 levels."""
+    return float((np.abs(image.astype(np.float64) - reference).max(axis=-1) > 12).mean())
+
+
 # family -> (measure(degraded, clean), +1 if it rises with severity, -1 if it falls)
 FAMILY_MEASURES = {
     "gaussian_blur": (lambda x, _: _laplacian_var(x), -1),
@@ -111,6 +117,10 @@ FAMILY_MEASURES = {
     "resample": (lambda x, _: _laplacian_var(x), -1),
     "fog": (lambda x, _: float(x.min(axis=2).mean()), +1),  # a white veil lifts the darkest channel
     "snow": (lambda x, _: float((x.min(axis=2) > 230).mean()), +1),  # share of near-white pixels
+    "rain": (_visibly_changed, +1),
+    "spatter": (_visibly_changed, +1),
+    "shadow": (lambda x, _: _luminance(x), -1),
+    "grid_mask": (lambda x, _: float((x.max(axis=2) == 0).mean()), +1),  # share of black pixels
 }
 
 CASES = [(name, family) for family in degrade.FAMILIES for name in IMAGES]
@@ -121,7 +131,7 @@ MEASURED_IDS = [f"{family}-{name}" for name, family in MEASURED]
 
 def test_registry_follows_families_order() -> None:
     assert tuple(degrade.REGISTRY) == degrade.FAMILIES
-    assert len(degrade.FAMILIES) == 23
+    assert len(degrade.FAMILIES) == 27
     assert degrade.FAMILIES[:14] == degrade.CORE_FAMILIES  # new families last: old seeds hold
     assert degrade.SEVERITIES == (1, 2, 3, 4, 5)
     assert all(callable(fn) for fn in degrade.REGISTRY.values())
@@ -222,7 +232,7 @@ def test_degenerate_images_keep_shape_and_dtype(image: np.ndarray) -> None:
 
 @pytest.mark.parametrize("family", ["frost", "Gaussian_Blur", "", None], ids=repr)
 def test_unknown_family_raises(family: object) -> None:
-    with pytest.raises(ValueError, match=r"family must be one of gaussian_blur, .*posterize; "
+    with pytest.raises(ValueError, match=r"family must be one of gaussian_blur, .*grid_mask; "
                                          r"received"):  # fmt: skip
         degrade.apply(_image("chelsea32"), family, 1)  # type: ignore[arg-type]
 

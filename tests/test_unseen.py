@@ -63,8 +63,10 @@ def test_unseen_evaluation_on_real_outcomes_and_its_report(demo_set) -> None:
     _, features, outcomes = demo_set
     outcomes = outcomes.assign(source_id=outcomes["crop"])
     # the demo set serves as its own reference set (same photos, featrisk.degrade damage)
+    families = sorted(set(outcomes["degradation"]) - {"none"})
+    kin = {f: (f if i % 2 else None) for i, f in enumerate(families)}  # half "known"
     res = evaluate_unseen(features, outcomes, (features, outcomes), folds=2, n_boot=50,
-                          log=lambda _: None)
+                          kin=kin, log=lambda _: None)
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
     for method in ("featrisk", "featrisk_direct", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
                    "oracle", "default_model", "default_model_arrays", "max_softmax"):
@@ -89,6 +91,13 @@ def test_unseen_evaluation_on_real_outcomes_and_its_report(demo_set) -> None:
     arrays = res["differences"]["arrays_minus_files"]
     assert arrays["low"] <= arrays["value"] <= arrays["high"]
     assert "as decoded arrays (no file facts; filled as a model fills them): AUROC " in text
+    # the kinship split: each side holds its own families plus every clean image
+    known, unknown = res["kinship"]["with_kin"], res["kinship"]["without_kin"]
+    assert known["families"] == families[1::2] and unknown["families"] == families[::2]
+    n_clean = int((outcomes["degradation"] == "none").sum())
+    assert known["n_images"] + unknown["n_images"] == len(outcomes) + n_clean
+    assert 0 < known["batch_mae"] and 0.5 < unknown["auroc"] <= 1.0
+    assert f"| featrisk never generates it | {len(families[::2])} | {unknown['n_images']} |" in text
 
 
 def test_no_training_code_imports_the_independent_damage_library() -> None:

@@ -402,8 +402,10 @@ def stratified_sample(labels: np.ndarray, n: int, *, seed: int = 0) -> np.ndarra
 def plan_variants(source_ids: np.ndarray, *, variants_per_image: int = 7, seed: int = 0) -> pd.DataFrame:
     """Seeded plan of one clean row and ``variants_per_image`` degraded rows per source.
 
-    Families are drawn without replacement per source (at most ``len(FAMILIES)`` = 23),
-    severities uniformly from 1-5, and each degraded row gets its own ``degrade_seed``.
+    Families are drawn without replacement per source from the 23 of
+    :data:`featrisk.degrade.FAMILIES_23` (the families added since would reshuffle every
+    draw, so the set stays the one its figures were measured on), severities uniformly from
+    1-5, and each degraded row gets its own ``degrade_seed``.
     ``file_index`` is a seeded permutation of the row numbers, so file names reveal neither
     the source nor the degradation.
 
@@ -414,7 +416,7 @@ def plan_variants(source_ids: np.ndarray, *, variants_per_image: int = 7, seed: 
         ``degradation`` (``"none"`` for clean), ``severity`` (0 for clean),
         ``degrade_seed`` and ``file_index``.
     """
-    families = degrade.FAMILIES
+    families = degrade.FAMILIES_23
     if not 0 <= variants_per_image <= len(families):
         raise ValueError(f"variants_per_image must be in [0, {len(families)}]; received {variants_per_image}")
     rng = np.random.default_rng([seed, 1])
@@ -486,7 +488,7 @@ def build_cifar(
     n_test : int, default 2000
         Number of test images sampled (equal share per class).
     variants_per_image : int, default 7
-        Degraded variants per sampled image (distinct families, 0-14).
+        Degraded variants per sampled image (distinct families, 0-23).
     batch_size : int, default 256
         Images per forward pass when classifying.
     num_threads : int, default 1

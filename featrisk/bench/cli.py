@@ -149,6 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         features, timing = features_cached(outcomes, cache, n_jobs=args.n_jobs,
                                            profile=args.profile)
         if name == "independent":
+            from featrisk.bench.independent import KIN
             from featrisk.bench.unseen import evaluate_unseen
 
             ref_cache = root / "imagenet"  # the same photos, damaged by featrisk.degrade
@@ -156,7 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             ref_features, _ = features_cached(ref_outcomes, ref_cache, n_jobs=args.n_jobs,
                                               profile=args.profile)
             res = evaluate_unseen(features, outcomes, (ref_features, ref_outcomes),
-                                  folds=args.folds, n_boot=args.n_boot, seed=args.seed)
+                                  folds=args.folds, n_boot=args.n_boot, seed=args.seed,
+                                  kin=KIN)
             res["kind"] = "unseen"
         else:
             res = evaluate(features, outcomes, folds=args.folds, n_boot=args.n_boot, seed=args.seed)

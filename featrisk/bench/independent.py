@@ -139,6 +139,24 @@ FAMILIES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+#: The :mod:`featrisk.degrade` family of the same kind as each family here (made by featrisk's
+#: own code, never albumentations'), or None for damage featrisk never generates: the split
+#: that tells apart "another implementation of damage it knows" from "damage nobody listed".
+KIN: dict[str, str | None] = {
+    "gaussian_blur": "gaussian_blur", "median_blur": None, "motion_blur": "motion_blur",
+    "glass_blur": "glass_blur", "zoom_blur": "zoom_blur", "defocus": None,
+    "gauss_noise": "gaussian_noise", "iso_noise": None, "speckle_noise": "speckle_noise",
+    "shot_noise": "shot_noise", "salt_and_pepper": "salt_pepper", "jpeg_compression": "jpeg",
+    "webp_compression": "webp", "downscale": "resample", "posterize": "posterize",
+    "solarize": None, "fog": "fog", "rain": "rain", "snow": "snow", "sun_flare": None,
+    "shadow": "shadow", "spatter": "spatter", "darken": "underexposure",
+    "brighten": "overexposure", "low_contrast": "contrast", "gamma": "underexposure",
+    "hue_saturation": None, "rgb_shift": "color_cast", "chromatic_aberration": None,
+    "elastic": "elastic", "grid_distortion": None, "optical_distortion": None,
+    "coarse_dropout": "occlusion", "grid_dropout": "grid_mask", "pixel_dropout": "salt_pepper",
+}  # fmt: skip
+
+
 def make_transform(family: str, severity: int, seed: int) -> Callable[[np.ndarray], np.ndarray]:
     """The seeded albumentations pipeline of one (family, severity): RGB uint8 in and out."""
     import albumentations as A

@@ -178,13 +178,38 @@ def batch_calibration(error: np.ndarray, risk: np.ndarray, outcomes: pd.DataFram
     return table.sort_values("gap", key=np.abs, ascending=False).reset_index(drop=True)
 
 
+def by_kinship(error: np.ndarray, scores: pd.DataFrame, outcomes: pd.DataFrame,
+               kin: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+    """The default recipe on damage ``featrisk.degrade`` also makes (with its own code) and
+    on damage it never makes, each with the clean images: AUROC, ECE and batch MAE."""
+    damage = outcomes["degradation"].to_numpy(str)
+    listed = np.array([kin.get(d) is not None for d in damage])
+    clean = damage == "none"
+    out = {}
+    for key, rows in (("with_kin", listed | clean), ("without_kin", ~listed)):
+        e, risk = error[rows], scores["default_model"].to_numpy()[rows]
+        batches = batch_calibration(e, risk, outcomes[rows])
+        w = batches["n"] / batches["n"].sum()
+        out[key] = {
+            "families": sorted({d for d in damage[rows] if d != "none"}),
+            "n_images": int(rows.sum()), "error_rate": float(e.mean()),
+            "auroc": metrics.auroc(e, risk), "ece": metrics.ece(e, risk),
+            "featrisk_auroc": metrics.auroc(e, scores["featrisk"].to_numpy()[rows]),
+            "batch_mae": float((w * batches["gap"].abs()).sum()),
+        }
+    return out
+
+
 def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: tuple, *,
                     folds: int = 5, seed: int = 0, n_boot: int = 1000,
+                    kin: dict[str, str | None] | None = None,
                     log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every result of the independent outcome set (see the module docstring).
 
     ``reference`` is the (features, outcomes) of the ``featrisk.degrade`` outcome set of the
-    same photos (``featrisk bench build imagenet``).
+    same photos (``featrisk bench build imagenet``); ``kin`` maps each damage to its
+    ``featrisk.degrade`` counterpart or None (:data:`featrisk.bench.independent.KIN`), for the
+    split of :func:`by_kinship`.
     """
     n_bad = int(features["error"].notna().sum())
     if n_bad:
@@ -222,6 +247,7 @@ def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
         "by_damage": by_damage,
         "default_batches": batches.to_dict("records"),
         "default_batch_mae": float((weights * batches["gap"].abs()).sum()),
+        **({"kinship": by_kinship(error, scores, outcomes, kin)} if kin else {}),
         "differences": {
             "featrisk_minus_oracle": diff("featrisk", "oracle"),
             "default_minus_featrisk": diff("default_model", "featrisk"),

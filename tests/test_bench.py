@@ -4,6 +4,8 @@ evaluation runs end to end and writes BENCHMARKS-style markdown."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -331,3 +333,21 @@ def test_render_names_the_run_behind_each_outcome_set() -> None:
                                            "featrisk bench build cifar y", full, part]
     assert provenance(results["cifar"]) == [f"Produced by `{part}` at d2 (UTC) in 1951 s.", ""]
     assert provenance({}) == []  # results written before runs were recorded say nothing
+
+
+def test_skip_heldout_keeps_the_last_computed_rows_labelled_with_their_run(tmp_path) -> None:
+    from featrisk.bench.cli import _earlier_heldout
+
+    path = tmp_path / "imagenet.json"
+    assert _earlier_heldout(path) == {}  # no earlier run: nothing to keep
+    rows = [{"family": "fog", "featrisk": 0.6}, {"family": "snow", "featrisk": 0.7}]
+    run = {"command": "featrisk bench run --datasets imagenet", "date": "2026-12-06 11:45"}
+    path.write_text(json.dumps({"heldout_families": rows, "run": run}))
+    kept = _earlier_heldout(path)
+    assert kept["heldout_families"] == rows
+    assert kept["heldout_run"] == {**run, "n_families": 2}
+    # kept again by a later --skip-heldout run: still labelled with the run that computed them
+    path.write_text(json.dumps({**kept, "run": {"command": "later", "date": "2026-12-07"}}))
+    assert _earlier_heldout(path)["heldout_run"]["date"] == "2026-12-06 11:45"
+    path.write_text(json.dumps({"heldout_families": [], "run": run}))
+    assert _earlier_heldout(path) == {}

@@ -168,6 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             from featrisk.bench.evaluate import heldout_families
 
             res["heldout_families"] = heldout_families(features, outcomes, seed=args.seed)
+        elif name != "independent":
+            res.update(_earlier_heldout(Path(args.out).parent / "benchmarks" / f"{name}{suffix}.json"))
         res["description"] = DESCRIPTIONS.get(name, "")
         res["description"] += classifier_note(cache)
         res["speed"] = {"feature extraction (whole outcome set)":
@@ -218,6 +220,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     Path(args.out).write_text(render(results, _with_side_results(meta, bench_dir)))
     print(f"featrisk bench run: wrote {args.out}")
     return 0
+
+
+def _earlier_heldout(path: Path) -> dict[str, Any]:
+    """The leave-one-family-out rows of the last run that computed them (``--skip-heldout``
+    keeps them, labelled with that run, rather than dropping the table)."""
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    if not old.get("heldout_families"):
+        return {}
+    run = old.get("heldout_run") or {**old.get("run", {}),
+                                     "n_families": len(old["heldout_families"])}
+    return {"heldout_families": old["heldout_families"], "heldout_run": run}
 
 
 def _with_side_results(meta: dict[str, Any], bench_dir: Path) -> dict[str, Any]:

@@ -348,6 +348,11 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
                     + (f"; featrisk + atypicality {sum(blend) / len(blend):.3f}"
                        f"{_clear_of(rows, key='featrisk_plus_atypicality')}"
                        if has_blend else "") + ".", ""]
+            if res.get("heldout_run"):
+                run = res["heldout_run"]
+                out += [f"Not re-run with the rest of this section: these rows are from "
+                        f"`{run.get('command', '?')}` of {run.get('date', '?')}, when the set "
+                        f"had {run['n_families']} families and the code was that run's.", ""]
             if has_blend:
                 out += ["Atypicality needs no classifier output and no degradation label: it is "
                         "the distance of an image's statistics from those of the training images "

@@ -112,7 +112,7 @@ def targets(res: dict[str, Any]) -> list[str]:
         checks.append((f"on the images of the first fourteen `featrisk.degrade` families and the "
                        f"clean ones ({core['n']} images), image-only AUROC {core['featrisk']:.3f} "
                        f"(oracle {core['oracle']:.3f}) >= {core['before']:.3f}, the whole set's "
-                       "figure before the nine newer families (schema 3 run of 2026-12-03)",
+                       "figure before the thirteen newer families (schema 3 run of 2026-12-03)",
                        core["featrisk"] >= core["before"]))
         if "featrisk_fitted_on_subset" in core:
             lo, hi = core["featrisk_fitted_on_subset_ci"]

@@ -156,7 +156,7 @@ def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
         features, fold, reference, ref_fold, est_all, folds=folds, keep=everything,
         profile=profile)
     # the same recipe taught only the first fourteen featrisk.degrade families (as before
-    # the nine newer ones): what the wider vocabulary buys on damage nobody listed
+    # the thirteen newer ones): what the wider vocabulary buys on damage nobody listed
     core = ref_o["degradation"].isin(("none", *degrade.CORE_FAMILIES)).to_numpy()
     if not core.all():
         core_est = _estimator_outputs(features, fold, ref_x, ref_o, ref_fold, folds=folds, keep=core)

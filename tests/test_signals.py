@@ -264,9 +264,21 @@ def test_pca_axes_match_the_svd_of_the_centred_reference(n, dim):
 def test_embedding_scorer_json_round_trip_gives_identical_scores(fitted_embedding):
     scorer, (x, y, _) = fitted_embedding
     d = json.loads(json.dumps(scorer.to_dict()))
-    assert d["format_version"] == 1 and d["params"]["k"] == 5
+    assert d["format_version"] == 2 and d["params"]["k"] == 5
     back = EmbeddingScorer.from_dict(d)
     pd.testing.assert_frame_equal(back.transform(x, y), scorer.transform(x, y), check_exact=True)
+
+
+def test_embedding_state_at_the_largest_default_size_saves_under_50_mb():
+    # 25,000 validation embeddings of 1,280 dimensions (EfficientNet-Lite2's width): the
+    # reference is capped at max_reference rows and n_components axes
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((25_000, 1280)).astype(np.float32)
+    y = rng.integers(0, 1000, 25_000)
+    scorer = EmbeddingScorer().fit(x, y, rng.random(25_000) < 0.8)
+    text = json.dumps(scorer.to_dict())
+    assert scorer.reference_.shape == (20_000, 128)
+    assert len(text) < 50e6, f"{len(text) / 1e6:.1f} MB"
 
 
 def test_embedding_scorer_refuses_bad_input_and_use_before_fit(fitted_embedding):
@@ -286,8 +298,17 @@ def test_embedding_scorer_refuses_bad_input_and_use_before_fit(fitted_embedding)
     d = scorer.to_dict()
     with pytest.raises(ModelFileError, match="inconsistent shapes"):
         EmbeddingScorer.from_dict({**d, "precision": d["precision"][:-1]})
-    with pytest.raises(ModelFileError, match="format_version 1; received 2"):
-        EmbeddingScorer.from_dict({**d, "format_version": 2})
+    with pytest.raises(ModelFileError, match="format_version 1 or 2; received 3"):
+        EmbeddingScorer.from_dict({**d, "format_version": 3})
+    short = {**d["reference"], "base64": d["reference"]["base64"][:-8]}
+    with pytest.raises(ModelFileError, match="missing or invalid entry"):
+        EmbeddingScorer.from_dict({**d, "reference": short})
+    with pytest.raises(ModelFileError, match="missing or invalid entry"):
+        EmbeddingScorer.from_dict({**d, "reference": {**d["reference"], "base64": "%%%"}})
+    # a version-1 dict (the reference as plain lists) still loads, to the same scores
+    v1 = {**d, "format_version": 1, "reference": scorer.reference_.tolist()}
+    pd.testing.assert_frame_equal(EmbeddingScorer.from_dict(v1).transform(x[:20], y[:20]),
+                                  scorer.transform(x[:20], y[:20]))
     with pytest.raises(ModelFileError, match="'format': 'featrisk-embedding-scorer'"):
         EmbeddingScorer.from_dict(ConfusionScorer().fit([0, 1], [0, 1]).to_dict())
 

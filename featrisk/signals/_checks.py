@@ -127,12 +127,14 @@ def entropy(p: np.ndarray) -> np.ndarray:
     return np.maximum(-(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=-1), 0.0)
 
 
-def check_format(d: Any, kind: str, fmt: str, version: int) -> None:
-    """Refuse a :meth:`from_dict` input that is not this format and version."""
+def check_format(d: Any, kind: str, fmt: str, version: int | tuple[int, ...]) -> None:
+    """Refuse a :meth:`from_dict` input that is not this format and (one of) these versions."""
     if not isinstance(d, dict) or d.get("format") != fmt:
         got = d.get("format") if isinstance(d, dict) else type(d).__name__
         raise ModelFileError(f"{kind}.from_dict needs a dict from {kind}.to_dict() with "
                              f"'format': '{fmt}'; received {got!r}")
-    if d.get("format_version") != version:
-        raise ModelFileError(f"{kind}.from_dict reads format_version {version}; received "
+    versions = version if isinstance(version, tuple) else (version,)
+    if d.get("format_version") not in versions:
+        shown = " or ".join(map(str, versions))
+        raise ModelFileError(f"{kind}.from_dict reads format_version {shown}; received "
                              f"{d.get('format_version')!r}; refit and save with this featrisk version")

@@ -8,6 +8,7 @@ and explained with TreeSHAP contributions.
 
 from featrisk import signals
 from featrisk.api import default_model_path, fit, predict
+from featrisk.compare import Comparison, compare
 from featrisk.errors import DecodeError, FeatriskError, ModelFileError, NotFittedError, SchemaError
 from featrisk.extract import extract
 from featrisk.model import RiskModel
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FEATURE_COLUMNS",
+    "Comparison",
     "Filtered",
     "PROFILES",
     "SCHEMA_VERSION",
@@ -33,6 +35,7 @@ __all__ = [
     "RiskModel",
     "SchemaError",
     "__version__",
+    "compare",
     "default_model_path",
     "extract",
     "feature_docs",

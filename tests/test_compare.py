@@ -1,0 +1,84 @@
+"""featrisk.compare on the demo set's real images and outcomes, with classifier outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featrisk import metrics
+from featrisk.compare import IMAGE, STACK, compare
+
+
+def _classifier_outputs(outcomes: pd.DataFrame, seed: int = 0) -> dict[str, np.ndarray]:
+    """Logits and embeddings of a 5-class problem whose errors follow the demo's outcomes:
+    a wrong image's logits favour another class, and its confidence is lower on average."""
+    rng = np.random.default_rng(seed)
+    n, k = len(outcomes), 5
+    y_true = rng.integers(0, k, n)
+    wrong = ~outcomes["correct"].to_numpy(bool)
+    y_pred = np.where(wrong, (y_true + rng.integers(1, k, n)) % k, y_true)
+    logits = rng.normal(0, 1, (n, k))
+    logits[np.arange(n), y_pred] += np.where(wrong, 1.0, 2.5) + rng.normal(0, 1, n)
+    centres = rng.normal(0, 1, (k, 16))
+    emb = centres[y_true] + rng.normal(0, 1.2, (n, 16)) + wrong[:, None] * rng.normal(0, 1, (n, 16))
+    return {"logits": logits, "embeddings": emb, "y_true": y_true, "y_pred": y_pred}
+
+
+@pytest.fixture(scope="module")
+def compared(demo_set):
+    _, features, outcomes = demo_set
+    out = _classifier_outputs(outcomes)
+    res = compare(features, y_true=out["y_true"], y_pred=out["y_pred"], logits=out["logits"],
+                  embeddings=out["embeddings"], groups=outcomes["crop"], cv=3, n_boot=50)
+    return res, features, outcomes, out
+
+
+def test_every_approach_is_scored_out_of_fold_on_every_subset(compared) -> None:
+    res, features, outcomes, out = compared
+    error = (out["y_true"] != out["y_pred"]).astype(int)
+    np.testing.assert_array_equal(error, ~outcomes["correct"].to_numpy(bool))
+    expected = {IMAGE, STACK, "signal_max_softmax", "signal_margin", "signal_energy",
+                "signal_maxlogit_pnorm", "signal_knn_distance", "signal_mahalanobis",
+                "signal_class_error_rate"}
+    assert expected <= set(res.scores.columns)
+    assert res.scores.notna().all().all() and len(res.scores) == len(features)
+    table = res.table.set_index(["approach", "subset"])
+    for approach in res.scores:
+        row = table.loc[(approach, "all")]
+        assert row["auroc"] == pytest.approx(metrics.auroc(error, res.scores[approach]))
+        assert row["auroc_low"] <= row["auroc"] <= row["auroc_high"]
+        assert 0 <= row["caught"] <= 1
+    # the split is classifier-free and covers every image once
+    parts = table.xs(IMAGE, level="approach")
+    assert parts.loc["looks damaged", "n"] + parts.loc["looks clean", "n"] == len(features)
+    assert parts.loc["looks damaged", "error_rate"] > parts.loc["looks clean", "error_rate"]
+
+
+def test_the_stack_and_the_sentence(compared) -> None:
+    res, *_ = compared
+    diff = res.stack_minus_best
+    every = res.table[res.table["subset"] == "all"].set_index("approach")["auroc"]
+    assert diff["best_single"] == every.drop(STACK).idxmax()
+    assert diff["value"] == pytest.approx(every[STACK] - every[diff["best_single"]])
+    assert every[STACK] > every.drop(STACK).max() - 0.02  # never far below the best single
+    assert res.recommendation.startswith(("Use the stacked hybrid", f"Use {diff['best_single']}"))
+    assert f"{diff['value']:+.3f}" in res.recommendation
+    assert set(res.classes.columns) == {"true_class", "n", "error_rate"}
+    assert res.classes["n"].sum() == len(res.scores) and len(res.pairs) > 0
+
+
+def test_classifier_outputs_alone_and_clear_errors(demo_set) -> None:
+    _, features, outcomes = demo_set
+    out = _classifier_outputs(outcomes, seed=1)
+    res = compare(correct=outcomes["correct"], logits=out["logits"], groups=outcomes["source"],
+                  cv=3, n_boot=20)
+    assert IMAGE not in res.scores and set(res.table["subset"]) == {"all"}
+    with pytest.raises(ValueError, match="logits has 10 rows but there are"):
+        compare(correct=outcomes["correct"], logits=out["logits"][:10])
+    with pytest.raises(ValueError, match="needs something to score"):
+        compare(correct=outcomes["correct"])
+    with pytest.raises(ValueError, match="embeddings need the predicted classes"):
+        compare(correct=outcomes["correct"], embeddings=out["embeddings"])
+    with pytest.raises(ValueError, match="X holds 5 images but correct has"):
+        compare(features.iloc[:5], correct=outcomes["correct"])

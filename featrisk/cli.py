@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from featrisk.errors import FeatriskError
@@ -243,6 +244,46 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _array(path: str | None, what: str) -> np.ndarray | None:
+    """A .npy array (never a pickle), or None without a path."""
+    if path is None:
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--{what} {path}: not a readable .npy array ({exc})") from None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import featrisk
+
+    if Path(args.out).exists() and not args.overwrite:
+        raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
+    labels = read_table(args.labels)
+    outcomes = outcomes_kwargs(labels, args.labels)
+    arrays = {"logits": _array(args.logits, "logits"), "probs": _array(args.probs, "probs"),
+              "embeddings": _array(args.embeddings, "embeddings"),
+              "mc_probs": _array(args.mc_probs, "mc-probs")}
+    paths = resolve_table_paths(labels, args.labels) if "path" in labels.columns else []
+    X = features_for(args, paths) if args.features or paths else None
+    if X is not None and len(X) != len(labels):
+        raise UsageError(f"{args.features}: {len(X)} rows of features for {len(labels)} labels; "
+                         "give the label table a 'path' column to match them")
+    groups = labels[args.groups].to_numpy() if args.groups else None
+    res = featrisk.compare(X, **outcomes, **arrays, groups=groups, cv=args.cv,
+                           n_boot=args.n_boot)
+    write_table(res.table, args.out, overwrite=args.overwrite)
+    every = res.table[res.table["subset"] == "all"].sort_values("auroc", ascending=False)
+    width = max(len(a) for a in every["approach"])
+    print(f"{'approach':<{width}}  AUROC [95% CI]          AURC   errors caught @10%")
+    for r in every.itertuples():
+        print(f"{r.approach:<{width}}  {r.auroc:.3f} [{r.auroc_low:.3f}, {r.auroc_high:.3f}]  "
+              f"{r.aurc:.3f}  {r.caught:.1%}")
+    print(res.recommendation)
+    print(f"featrisk compare: {len(res.scores)} images -> {args.out}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from featrisk.demo import run_demo
 
@@ -325,6 +366,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, help="output table (.csv or .parquet)")
     common(p)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("compare", help="measure every failure predictor on validation outcomes")
+    p.add_argument("--labels", required=True,
+                   help="table with 'correct' (or 'y_true' and 'y_pred') per image, and 'path' "
+                        "when the images are to be scored too")
+    p.add_argument("--features", help="features table from 'featrisk extract' (else extracted)")
+    p.add_argument("--logits", help=".npy of logits, one row per label-table row")
+    p.add_argument("--probs", help=".npy of softmax probabilities")
+    p.add_argument("--embeddings", help=".npy of penultimate-layer embeddings")
+    p.add_argument("--mc-probs", help=".npy of Monte Carlo dropout probabilities "
+                                      "(passes x images x classes)")
+    p.add_argument("--groups", help="label-table column of group ids (folds keep groups whole)")
+    p.add_argument("--cv", type=int, default=5, help="folds (default 5)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples per interval")
+    p.add_argument("--out", "-o", required=True, help="comparison table (.csv or .parquet)")
+    common(p)
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("demo", help="fit and evaluate on an embedded demo set (no torch needed)")
     p.add_argument("--out", "-o", default="featrisk-demo", help="output folder")

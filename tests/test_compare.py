@@ -82,3 +82,25 @@ def test_classifier_outputs_alone_and_clear_errors(demo_set) -> None:
         compare(correct=outcomes["correct"], embeddings=out["embeddings"])
     with pytest.raises(ValueError, match="X holds 5 images but correct has"):
         compare(features.iloc[:5], correct=outcomes["correct"])
+
+
+def test_cli_compare_writes_the_table_and_says_what_to_use(demo_set, tmp_path, capsys) -> None:
+    from featrisk.cli import main
+
+    _, features, outcomes = demo_set
+    out = _classifier_outputs(outcomes)
+    features.to_parquet(tmp_path / "features.parquet")
+    np.save(tmp_path / "logits.npy", out["logits"])
+    pd.DataFrame({"path": features["path"], "y_true": out["y_true"], "y_pred": out["y_pred"],
+                  "crop": outcomes["crop"]}).to_csv(tmp_path / "labels.csv", index=False)
+    args = ["compare", "--labels", str(tmp_path / "labels.csv"), "--features",
+            str(tmp_path / "features.parquet"), "--logits", str(tmp_path / "logits.npy"),
+            "--groups", "crop", "--cv", "3", "--n-boot", "20", "--out", str(tmp_path / "c.csv")]
+    assert main(args) == 0
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert {IMAGE, STACK, "signal_energy"} <= set(table["approach"])
+    printed = capsys.readouterr().out
+    assert "Use " in printed and f"{len(features)} images" in printed
+    bad = [*args[:5], "--logits", str(tmp_path / "missing.npy"), "--out", str(tmp_path / "d.csv")]
+    assert main(bad) == 2
+    assert "--logits" in capsys.readouterr().err and not (tmp_path / "d.csv").exists()

@@ -30,7 +30,17 @@ import numpy as np
 import pandas as pd
 
 from featrisk import metrics
-from featrisk.model import RiskModel, design_matrix, fold_ids, logistic_fit, outcomes_from
+from featrisk.model import (
+    RiskModel,
+    _sigmoid,
+    design_matrix,
+    file_fill_values,
+    fill_file_facts,
+    fold_ids,
+    logistic_fit,
+    logit,
+    outcomes_from,
+)
 from featrisk.signals import ConfusionScorer, EmbeddingScorer, choose_pnorm, logit_scores, mc_scores
 
 __all__ = ["Comparison", "compare"]
@@ -61,11 +71,6 @@ class Comparison:
     recommendation: str
     classes: pd.DataFrame | None
     pairs: pd.DataFrame | None
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
 
 
 class _Signals:
@@ -143,14 +148,13 @@ def _stack(x_train: np.ndarray, error_train: np.ndarray, x_test: np.ndarray,
         chosen.append(j)
         best = gains[j]
     coef, b = logistic_fit(z[:, chosen], error_train)
-    return 1 / (1 + np.exp(-(zt[:, chosen] @ coef + b))), chosen
+    return _sigmoid(zt[:, chosen] @ coef + b), chosen
 
 
 def _caught(rate: float):
+    """Share of errors flagged at ``rate``, by :func:`featrisk.metrics.budget_table`'s rule."""
     def caught(e: np.ndarray, r: np.ndarray) -> float:
-        k = max(1, int(round(rate * len(r))))
-        top = np.argsort(-r, kind="stable")[:k]
-        return float(e[top].sum() / max(e.sum(), 1))
+        return float(metrics.budget_table(e, r, flag_rates=[rate])["errors_caught"].iloc[0])
     return caught
 
 
@@ -230,6 +234,11 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
             bad = table.loc[table["error"].notna(), "error"].iloc[0]
             raise ValueError(f"{int(table['error'].notna().sum())} images could not be read "
                              f"(first: {bad}); leave them out of the comparison")
+        from featrisk.degradation import default_estimator
+
+        # once for all folds: each RiskModel takes the columns as given instead of recomputing
+        est = default_estimator(profile).transform(fill_file_facts(table, file_fill_values(table)))
+        table = pd.concat([table, est.set_axis(table.index)], axis=1)
     sig = _Signals(logits=logits, probs=probs, embeddings=embeddings, mc_probs=mc_probs,
                    y_true=None if y_true is None else np.asarray(y_true),
                    y_pred=None if y_pred is None else np.asarray(y_pred), n=n)
@@ -245,18 +254,18 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
     for k in range(cv):
         test, train = fold == k, fold != k
         parts_train, parts_test, names = [], [], []
+        inner = fold_ids(int(train.sum()), cv=cv, groups=grp[train], seed=seed)
         if table is not None:
             model = RiskModel(profile=profile, cv=cv, random_state=seed).fit(
                 table[train], ok[train], groups=grp[train])
             columns.setdefault(IMAGE, np.full(n, np.nan))[test] = model.predict_risk(table[test])
-            parts_train.append(_logit(model.oof_risk_)[:, None])
-            parts_test.append(_logit(columns[IMAGE][test])[:, None])
+            parts_train.append(logit(model.oof_risk_)[:, None])
+            parts_test.append(logit(columns[IMAGE][test])[:, None])
             names.append(IMAGE)
         if sig.any:
             outer = sig.scores(train, test, ok)
             for c in outer:
                 columns.setdefault(c, np.full(n, np.nan))[test] = outer[c].to_numpy()
-            inner = fold_ids(int(train.sum()), cv=cv, groups=grp[train], seed=seed)
             rows = np.flatnonzero(train)
             oof = pd.DataFrame(np.nan, index=range(len(rows)), columns=outer.columns)
             for j in range(cv):
@@ -267,7 +276,6 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
             parts_test.append(outer.to_numpy())
             names += list(outer.columns)
         if sum(p.shape[1] for p in parts_train) > 1:  # something to combine
-            inner = fold_ids(int(train.sum()), cv=cv, groups=grp[train], seed=seed)
             stack[test], chosen = _stack(np.hstack(parts_train), error[train],
                                          np.hstack(parts_test), inner)
             for j in chosen:
@@ -277,10 +285,7 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
         scores[STACK] = stack
     subsets = {"all": np.ones(n, bool)}
     if table is not None:
-        from featrisk.degradation import default_estimator
-
-        est = default_estimator(profile).transform(table)
-        p = est[[c for c in est.columns if c.startswith("degradation_p_")]]
+        p = table[[c for c in table.columns if c.startswith("degradation_p_")]]
         clean = (p.idxmax(axis=1) == "degradation_p_none").to_numpy()
         subsets.update({"looks damaged": ~clean, "looks clean": clean})
     rows_out = [_row(a, s, error[m], scores[a].to_numpy()[m], grp[m], flag_rate, n_boot, seed)

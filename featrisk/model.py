@@ -825,10 +825,15 @@ class RiskModel:
         return f"RiskModel({state})"
 
 
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)) with p clipped to [1e-6, 1 - 1e-6]; NaN stays NaN."""
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
 def _softmax_logit(table: pd.DataFrame) -> np.ndarray:
     """logit of the table's ``softmax_max_prob`` (clipped to [1e-6, 1 - 1e-6]; NaN stays)."""
-    p = np.clip(table[HYBRID_COLUMN].to_numpy(np.float64), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+    return logit(table[HYBRID_COLUMN].to_numpy(np.float64))
 
 
 def file_fill_values(table: pd.DataFrame) -> dict[str, float]:

@@ -178,6 +178,11 @@ def batch_calibration(error: np.ndarray, risk: np.ndarray, outcomes: pd.DataFram
     return table.sort_values("gap", key=np.abs, ascending=False).reset_index(drop=True)
 
 
+def batch_mae(batches: pd.DataFrame) -> float:
+    """Mean absolute gap of :func:`batch_calibration`'s batches, weighted by their size."""
+    return float((batches["n"] * batches["gap"].abs()).sum() / batches["n"].sum())
+
+
 def by_kinship(error: np.ndarray, scores: pd.DataFrame, outcomes: pd.DataFrame,
                kin: dict[str, str | None]) -> dict[str, dict[str, Any]]:
     """The default recipe on damage ``featrisk.degrade`` also makes (with its own code) and
@@ -189,13 +194,12 @@ def by_kinship(error: np.ndarray, scores: pd.DataFrame, outcomes: pd.DataFrame,
     for key, rows in (("with_kin", listed | clean), ("without_kin", ~listed)):
         e, risk = error[rows], scores["default_model"].to_numpy()[rows]
         batches = batch_calibration(e, risk, outcomes[rows])
-        w = batches["n"] / batches["n"].sum()
         out[key] = {
             "families": sorted({d for d in damage[rows] if d != "none"}),
             "n_images": int(rows.sum()), "error_rate": float(e.mean()),
             "auroc": metrics.auroc(e, risk), "ece": metrics.ece(e, risk),
             "featrisk_auroc": metrics.auroc(e, scores["featrisk"].to_numpy()[rows]),
-            "batch_mae": float((w * batches["gap"].abs()).sum()),
+            "batch_mae": batch_mae(batches),
         }
     return out
 
@@ -223,7 +227,6 @@ def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
     cv_seconds = time.perf_counter() - start
     table = summarise(error, scores, groups, n_boot=n_boot, seed=seed, probabilistic=PROBABILISTIC)
     batches = batch_calibration(error, scores["default_model"].to_numpy(), outcomes)
-    weights = batches["n"] / batches["n"].sum()
     by_damage = []
     for damage, idx in outcomes.groupby("degradation").indices.items():
         e = error[idx]
@@ -246,7 +249,7 @@ def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
         "methods": table,
         "by_damage": by_damage,
         "default_batches": batches.to_dict("records"),
-        "default_batch_mae": float((weights * batches["gap"].abs()).sum()),
+        "default_batch_mae": batch_mae(batches),
         **({"kinship": by_kinship(error, scores, outcomes, kin)} if kin else {}),
         "differences": {
             "featrisk_minus_oracle": diff("featrisk", "oracle"),

@@ -257,8 +257,9 @@ def _array(path: str | None, what: str) -> np.ndarray | None:
 def cmd_compare(args: argparse.Namespace) -> int:
     import featrisk
 
-    if Path(args.out).exists() and not args.overwrite:
-        raise UsageError(f"{args.out} exists; pass --overwrite to replace it")
+    for out in (args.out, args.html):
+        if out and Path(out).exists() and not args.overwrite:
+            raise UsageError(f"{out} exists; pass --overwrite to replace it")
     labels = read_table(args.labels)
     outcomes = outcomes_kwargs(labels, args.labels)
     arrays = {"logits": _array(args.logits, "logits"), "probs": _array(args.probs, "probs"),
@@ -280,7 +281,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"{r.approach:<{width}}  {r.auroc:.3f} [{r.auroc_low:.3f}, {r.auroc_high:.3f}]  "
               f"{r.aurc:.3f}  {r.caught:.1%}")
     print(res.recommendation)
-    print(f"featrisk compare: {len(res.scores)} images -> {args.out}")
+    if args.html:
+        res.to_html(args.html, paths=paths or None, y_true=outcomes.get("y_true"),
+                    y_pred=outcomes.get("y_pred"))
+    html = f" and {args.html}" if args.html else ""
+    print(f"featrisk compare: {len(res.scores)} images -> {args.out}{html}")
     return EXIT_OK
 
 
@@ -381,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cv", type=int, default=5, help="folds (default 5)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples per interval")
     p.add_argument("--out", "-o", required=True, help="comparison table (.csv or .parquet)")
+    p.add_argument("--html", help="also write the comparison as one self-contained HTML page "
+                                  "(example images of confused classes when the labels table "
+                                  "has 'path', 'y_true' and 'y_pred')")
     common(p)
     p.set_defaults(func=cmd_compare)
 

@@ -23,7 +23,10 @@ bootstrap interval; beside them the per-class error rates and the most confused 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,6 +65,8 @@ class Comparison:
     hybrid minus the best single approach, with a paired interval. ``stack_inputs``: how
     many of the ``cv`` training folds kept each input in the stack. ``classes`` and
     ``pairs``: per-class error rates and the most confused pairs (None without ``y_true``).
+    ``looks_damaged``: per image, True where the degradation estimator's best guess is a
+    damage (None without images). ``flag_rate``: the share flagged for ``caught``.
     """
 
     table: pd.DataFrame
@@ -71,6 +76,32 @@ class Comparison:
     recommendation: str
     classes: pd.DataFrame | None
     pairs: pd.DataFrame | None
+    looks_damaged: np.ndarray | None = None
+    flag_rate: float = 0.10
+
+    def to_html(self, path: str | os.PathLike[str], *, paths: Sequence[str] | None = None,
+                y_true: Any = None, y_pred: Any = None,
+                class_names: Sequence[str] | Mapping[Any, str] | None = None,
+                examples: int = 4, damaged: Any = None) -> Path:
+        """Write this comparison as one self-contained HTML page, replacing it atomically.
+
+        The page (:func:`featrisk.report.compare_page.render_comparison`, which documents the
+        arguments) shows the recommendation, the table, the stack, the per-class error rates
+        and the most confused class pairs. ``paths`` with ``y_true`` and ``y_pred`` (as given
+        to :func:`compare`) add example images of each pair, so look-alike classes show; the
+        comparison does not keep them, so pass them here. ``paths`` add the damaged-looking
+        images scored highest (``damaged`` overrides the split, default ``looks_damaged``).
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        from featrisk.report.compare_page import write_comparison  # it imports this module
+
+        return write_comparison(self, path, paths=paths, y_true=y_true, y_pred=y_pred,
+                                class_names=class_names, examples=examples,
+                                damaged=damaged)
 
 
 class _Signals:
@@ -284,10 +315,12 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
     if np.isfinite(stack).all():
         scores[STACK] = stack
     subsets = {"all": np.ones(n, bool)}
+    looks_damaged = None
     if table is not None:
         p = table[[c for c in table.columns if c.startswith("degradation_p_")]]
         clean = (p.idxmax(axis=1) == "degradation_p_none").to_numpy()
         subsets.update({"looks damaged": ~clean, "looks clean": clean})
+        looks_damaged = ~clean
     rows_out = [_row(a, s, error[m], scores[a].to_numpy()[m], grp[m], flag_rate, n_boot, seed)
                 for a in scores for s, m in subsets.items() if m.any()]
     result = pd.DataFrame(rows_out)
@@ -309,4 +342,5 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
         pairs = ConfusionScorer().fit(yt, np.asarray(y_pred)).top_confused_pairs(10)
     return Comparison(table=result, scores=scores, stack_minus_best=diff,
                       stack_inputs=dict(sorted(kept.items(), key=lambda kv: -kv[1])),
-                      recommendation=_sentence(result, diff, best), classes=classes, pairs=pairs)
+                      recommendation=_sentence(result, diff, best), classes=classes, pairs=pairs,
+                      looks_damaged=looks_damaged, flag_rate=flag_rate)

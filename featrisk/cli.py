@@ -226,7 +226,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.profile is not None and args.profile != model.profile:
         raise UsageError(f"--profile {args.profile} but the model reads profile {model.profile}")
     X = features_for(args, paths, model.profile)
-    needed = [*model.extra_columns_, *([model.hybrid_["column"]] if model.hybrid_ else [])]
+    needed = [*model.extra_columns_, *(model.hybrid_["columns"] if model.hybrid_ else [])]
     # the shipped degradation estimator's outputs are derived from the images; the rest given
     given = [c for c in needed if model.degradation is None or not c.startswith("degradation_")]
     if given and not args.extra:

@@ -32,16 +32,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featrisk import metrics
+from featrisk import metrics, stack
+from featrisk._logistic import _sigmoid, logit
 from featrisk.model import (
     RiskModel,
-    _sigmoid,
     design_matrix,
     file_fill_values,
     fill_file_facts,
     fold_ids,
-    logistic_fit,
-    logit,
     outcomes_from,
 )
 from featrisk.signals import ConfusionScorer, EmbeddingScorer, choose_pnorm, logit_scores, mc_scores
@@ -50,8 +48,6 @@ __all__ = ["Comparison", "compare"]
 
 IMAGE = "featrisk (image only)"
 STACK = "stacked hybrid"
-#: Inner-fold AUROC a column must add for the stack to keep it.
-MIN_GAIN = 0.001
 
 
 @dataclass(frozen=True)
@@ -154,32 +150,10 @@ class _Signals:
 
 def _stack(x_train: np.ndarray, error_train: np.ndarray, x_test: np.ndarray,
            inner: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Forward-selected logistic stack: risk of the test rows and the columns it kept.
-
-    Columns are added one at a time while the inner folds' out-of-fold AUROC rises by at
-    least :data:`MIN_GAIN`; the chosen columns are then fitted on all training rows.
-    """
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    std[std == 0] = 1.0
-    z, zt = (x_train - mean) / std, (x_test - mean) / std
-    chosen: list[int] = []
-    best = -np.inf
-    while len(chosen) < z.shape[1]:
-        gains = {}
-        for j in (j for j in range(z.shape[1]) if j not in chosen):
-            cols, oof = [*chosen, j], np.zeros(len(z))
-            for k in np.unique(inner):
-                fit = inner != k
-                coef, b = logistic_fit(z[fit][:, cols], error_train[fit])
-                oof[~fit] = z[~fit][:, cols] @ coef + b
-            gains[j] = metrics.auroc(error_train, oof)
-        j = max(gains, key=gains.get)
-        if gains[j] < best + MIN_GAIN:
-            break
-        chosen.append(j)
-        best = gains[j]
-    coef, b = logistic_fit(z[:, chosen], error_train)
-    return _sigmoid(zt[:, chosen] @ coef + b), chosen
+    """Forward-selected logistic stack (:func:`featrisk.stack.fit` over the inner folds):
+    risk of the test rows and the columns it kept."""
+    chosen, coef, b = stack.fit(x_train, error_train, inner)
+    return _sigmoid(x_test[:, chosen] @ coef + b), chosen
 
 
 def _caught(rate: float):

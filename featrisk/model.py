@@ -26,8 +26,9 @@ Training (``fit``)
 
 Softmax columns in ``extra`` (see :data:`MONOTONE`) get monotone constraints so that a more
 confident classifier never raises the risk. With ``hybrid="stack"`` they stay out of the
-booster instead: it learns from the image alone, and a logistic stack of its calibrated
-out-of-fold log-odds and logit(``softmax_max_prob``) gives the risk (step 4).
+booster instead, with any ``signal_*`` columns (:mod:`featrisk.signals`): the booster learns
+from the image alone, and a logistic stack of its calibrated out-of-fold log-odds and the
+signals that raise the out-of-fold AUROC (:mod:`featrisk.stack`) gives the risk (step 4).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from featrisk import metrics
+from featrisk import metrics, stack
+from featrisk._logistic import _sigmoid, logistic_fit, platt_fit
 from featrisk.atypicality import MIN_IMAGES as ATYP_MIN_IMAGES
 from featrisk.atypicality import Atypicality
 from featrisk.errors import NotFittedError, SchemaError
@@ -58,86 +60,11 @@ MONOTONE = {
     "softmax_gini": 1,
 }
 
-#: The ``extra`` column the hybrid stack reads (:func:`featrisk.softmax_features`).
-HYBRID_COLUMN = "softmax_max_prob"
-
 #: Quantiles of the training features kept to describe values in words ("very low", ...).
 QUANTILES = (0.05, 0.25, 0.75, 0.95)
 
 #: Most out-of-fold rows kept in a model (a seeded subsample beyond this).
 MAX_OOF_ROWS = 200_000
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
-
-
-def platt_fit(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Fit P(y=1) = sigmoid(a * raw + b) with Platt's target smoothing (no penalty).
-
-    Parameters
-    ----------
-    raw : ndarray
-        Raw scores (log-odds).
-    y : ndarray of {0, 1}
-        Outcomes (1 = misclassified).
-
-    Returns
-    -------
-    (a, b) : tuple of float
-    """
-    n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
-    t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    coef, intercept = logistic_fit(np.asarray(raw, dtype=np.float64)[:, None], t, l2=0.0)
-    return float(coef[0]), intercept
-
-
-def logistic_fit(z: np.ndarray, y: np.ndarray, *, l2: float = 1.0,
-                 n_iter: int = 100) -> tuple[np.ndarray, float]:
-    """Ridge logistic regression by damped Newton: P(y=1) = sigmoid(z @ coef + intercept).
-
-    Minimises the summed log-loss plus ``l2 / 2 * ||coef||^2`` (the intercept is not
-    penalised), the objective of scikit-learn's ``LogisticRegression(C=1 / l2)``.
-
-    Parameters
-    ----------
-    z : ndarray, shape (n, d)
-        Inputs.
-    y : ndarray of float in [0, 1], shape (n,)
-        Outcomes (1 = misclassified), or smoothed targets (Platt).
-    l2 : float, default 1.0
-        Ridge penalty on the coefficients; 0 for none.
-
-    Returns
-    -------
-    (coef, intercept) : ndarray of shape (d,), float
-    """
-    n, d = z.shape
-    x = np.column_stack([z, np.ones(n)])
-    penalty = np.full(d + 1, l2)
-    penalty[-1] = 0.0
-    w = np.zeros(d + 1)
-    w[-1] = np.log((y.mean() + 1e-9) / (1 - y.mean() + 1e-9))
-
-    def objective(v: np.ndarray) -> float:
-        z = x @ v
-        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(penalty * v * v))
-
-    current = objective(w)
-    for _ in range(n_iter):
-        p = _sigmoid(x @ w)
-        grad = x.T @ (p - y) + penalty * w
-        hess = x.T @ (x * np.maximum(p * (1 - p), 1e-12)[:, None]) + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        for _ in range(30):  # halve a Newton step that would raise the objective
-            value = objective(w - step)
-            if value <= current:
-                break
-            step = step / 2
-        w, current = w - step, value
-        if np.abs(step).max() < 1e-10:
-            break
-    return w[:-1].copy(), float(w[-1])
 
 
 #: Severity range (``featrisk.degrade`` levels) the calibration stack clips estimates to.
@@ -307,15 +234,16 @@ class RiskModel:
         paths are extracted with it, tables must have been, and it picks the degradation
         estimator fitted on that profile's features.
     hybrid : {"lightgbm", "stack"}, default "lightgbm"
-        How the classifier's softmax columns in ``extra`` (``softmax_*``, from
-        :func:`featrisk.softmax_features`) enter. ``"lightgbm"``: as booster inputs beside the
-        image features, with monotone constraints. ``"stack"``: the booster sees the image
-        alone (its TreeSHAP contributions stay image-only); the risk is a logistic regression
-        of its Platt log-odds and logit(``softmax_max_prob``), fitted on the out-of-fold rows,
-        whose softmax weight is ``hybrid_["coef"]``. ``featrisk bench run`` measured both
-        (AUROC, ImageNet outcome set: stack 0.902, LightGBM 0.901; CIFAR-10: 0.856 and 0.865;
-        max-softmax alone 0.891 and 0.781). Needs ``softmax_max_prob`` in ``extra``; not
-        combinable with ``calibration="stack"``.
+        How the classifier's own signals in ``extra`` enter: ``softmax_*`` columns
+        (:func:`featrisk.softmax_features`) and ``signal_*`` columns (:mod:`featrisk.signals`:
+        logit scores, Monte Carlo dropout, embedding distances, the confusion matrix).
+        ``"lightgbm"``: as booster inputs beside the image features. ``"stack"``: the booster
+        sees the image alone (its TreeSHAP contributions stay image-only); the risk is a
+        logistic regression of its Platt log-odds and the signals that raise the out-of-fold
+        AUROC, chosen one at a time on the cross-fitting folds (:mod:`featrisk.stack`);
+        ``hybrid_`` names them and their weights. Signals from scorers fitted on data
+        (embeddings, confusion) must be computed out of fold for the training images. Not
+        combinable with ``calibration="stack"``; BENCHMARKS.md compares both modes.
     calibration : {"platt", "stack"}, default "platt"
         How out-of-fold booster scores become probabilities. ``"platt"``: sigmoid(a * raw +
         b). ``"stack"`` (needs the degradation estimator's outputs among the inputs): a ridge
@@ -466,7 +394,7 @@ class RiskModel:
         self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators_)
         self.feature_names_ = feature_names
         self.extra_columns_ = [f for f in feature_names if f not in FEATURE_COLUMNS]
-        self._fit_calibration(oof_raw, x, y, table.loc[ok])
+        self._fit_calibration(oof_raw, x, y, table.loc[ok], grp)
         self._set_oof(_sigmoid(self._logit(oof_raw, x, table.loc[ok])), y)
         self.feature_quantiles_ = {
             f: [float(v) for v in np.quantile(x[:, i], QUANTILES)]
@@ -540,7 +468,7 @@ class RiskModel:
         return blended(np.ones(len(y), bool)), fold_targets, float(w)
 
     def _booster_inputs(self, names: list[str], extra_names: list[str]) -> list[str]:
-        """The booster's inputs: all of ``names``, less the softmax columns under the stack."""
+        """The booster's inputs: all of ``names``, less the classifier signals under the stack."""
         if self.hybrid not in ("lightgbm", "stack"):
             raise ValueError(f"hybrid must be 'lightgbm' or 'stack', got {self.hybrid!r}")
         if self.hybrid == "lightgbm":
@@ -548,14 +476,15 @@ class RiskModel:
         if self.calibration == "stack":
             raise ValueError("hybrid='stack' and calibration='stack' cannot be combined; "
                              "choose one")
-        if HYBRID_COLUMN not in extra_names:
-            raise ValueError(f"hybrid='stack' needs a {HYBRID_COLUMN} column in extra "
-                             "(featrisk.softmax_features(probs)); got "
+        if not any(stack.is_signal(c) for c in extra_names):
+            raise ValueError("hybrid='stack' needs classifier signals in extra: softmax_* "
+                             "(featrisk.softmax_features(probs)) or signal_* columns "
+                             "(featrisk.signals); got "
                              f"{', '.join(extra_names) or 'no extra columns'}")
-        return [f for f in names if not f.startswith("softmax_")]
+        return [f for f in names if not stack.is_signal(f)]
 
     def _fit_calibration(self, oof_raw: np.ndarray, x: np.ndarray, y: np.ndarray,
-                         table: pd.DataFrame) -> None:
+                         table: pd.DataFrame, grp: np.ndarray | None) -> None:
         """Platt scaling, then the hybrid stack; or the degradation stack (inputs checked
         at the start of :meth:`fit`; ``table`` holds the rows of ``x``)."""
         self.stack_: dict[str, Any] | None = None
@@ -563,14 +492,19 @@ class RiskModel:
         if self.calibration == "platt":
             a, b = self.calibration_ = platt_fit(oof_raw, y)
             if self.hybrid == "stack":
-                soft = _softmax_logit(table)
-                if not np.isfinite(soft).all():
-                    raise ValueError(f"{HYBRID_COLUMN} is missing for {(~np.isfinite(soft)).sum()} "
-                                     "readable training images; hybrid='stack' needs it for all")
-                z = np.column_stack([a * oof_raw + b, soft])
-                (w_image, w_softmax), c = logistic_fit(z, y)
-                self.calibration_ = (float(w_image * a), float(w_image * b + c))
-                self.hybrid_ = {"column": HYBRID_COLUMN, "coef": float(w_softmax)}
+                names = [c for c in table.columns if stack.is_signal(c)]
+                signals = stack.signal_values(table, names)
+                bad = ~np.isfinite(signals).all(axis=0)
+                if bad.any():
+                    raise ValueError(f"{', '.join(np.array(names)[bad])} missing or not finite "
+                                     "for some readable training images; hybrid='stack' "
+                                     "needs every signal for every image")
+                folds = fold_ids(len(y), cv=self.cv, groups=grp, seed=self.random_state)
+                chosen, coef, c = stack.fit(np.column_stack([a * oof_raw + b, signals]), y,
+                                            folds, keep=[0])
+                self.calibration_ = (float(coef[0] * a), float(coef[0] * b + c))
+                self.hybrid_ = {"columns": [names[j - 1] for j in chosen[1:]],
+                                "coef": [float(w) for w in coef[1:]]}
             return
         p_idx, s_idx = stack_inputs(self.feature_names_)
         terms = stack_terms(x[:, p_idx], x[:, s_idx])
@@ -582,19 +516,22 @@ class RiskModel:
 
     def _stack_offset(self, x: np.ndarray) -> np.ndarray:
         """Per-image log-odds the calibration stack adds for the estimated degradation."""
-        stack = self.stack_
-        if stack is None:
+        fitted = self.stack_
+        if fitted is None:
             return np.zeros(len(x))
         names = self.feature_names_
-        p = x[:, [names.index(c) for c in stack["p_columns"]]]
-        terms = stack_terms(p, x[:, names.index(stack["severity_column"])])
-        return terms @ np.asarray(stack["coef"], dtype=np.float64)
+        p = x[:, [names.index(c) for c in fitted["p_columns"]]]
+        terms = stack_terms(p, x[:, names.index(fitted["severity_column"])])
+        return terms @ np.asarray(fitted["coef"], dtype=np.float64)
 
     def _offset(self, x: np.ndarray, table: pd.DataFrame) -> np.ndarray:
         """Log-odds added to ``a * raw + b``: the degradation stack's or the hybrid's term."""
         if self.hybrid_ is None:
             return self._stack_offset(x)
-        return self.hybrid_["coef"] * _softmax_logit(table)
+        if not self.hybrid_["columns"]:
+            return np.zeros(len(table))
+        return stack.signal_values(table, self.hybrid_["columns"]) @ np.asarray(
+            self.hybrid_["coef"], np.float64)
 
     def _logit(self, raw: np.ndarray, x: np.ndarray, table: pd.DataFrame) -> np.ndarray:
         a, b = self.calibration_
@@ -667,7 +604,7 @@ class RiskModel:
         base = tuple(f for f in self.feature_names_ if f not in self.extra_columns_)
         table = design_matrix(X, extra, required=base, profile=self.profile)
         table = self._with_degradation(fill_file_facts(table, self.file_fill_))
-        stacked = [] if self.hybrid_ is None else [self.hybrid_["column"]]
+        stacked = [] if self.hybrid_ is None else list(self.hybrid_["columns"])
         missing = [f for f in [*self.feature_names_, *stacked] if f not in table.columns]
         if missing:
             hint = (" (pass them with extra=)"
@@ -698,7 +635,7 @@ class RiskModel:
         """Log-odds the calibration adds per image beyond Platt's ``a * raw + b``.
 
         The degradation stack's term (``calibration="stack"``), or the hybrid stack's
-        ``hybrid_["coef"] * logit(softmax_max_prob)`` (``hybrid="stack"``); 0 under plain
+        weighted signals (``hybrid="stack"``, probabilities as log-odds); 0 under plain
         Platt scaling. The calibrated risk is ``sigmoid(a * decision_function + b +
         calibration_offset)`` with ``(a, b) = calibration_``; NaN for unreadable images.
         """
@@ -825,17 +762,6 @@ class RiskModel:
         return f"RiskModel({state})"
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    """log(p / (1 - p)) with p clipped to [1e-6, 1 - 1e-6]; NaN stays NaN."""
-    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def _softmax_logit(table: pd.DataFrame) -> np.ndarray:
-    """logit of the table's ``softmax_max_prob`` (clipped to [1e-6, 1 - 1e-6]; NaN stays)."""
-    return logit(table[HYBRID_COLUMN].to_numpy(np.float64))
-
-
 def file_fill_values(table: pd.DataFrame) -> dict[str, float]:
     """Middle of the interquartile range of each file-fact column over the rows that have it.
 
@@ -895,14 +821,15 @@ def _row_errors(model: RiskModel, table: pd.DataFrame, risk: np.ndarray) -> pd.S
     the risk could not be computed without (None where there is a risk)."""
     errors = [e if isinstance(e, str) else None for e in table["error"]]
     hybrid = getattr(model, "hybrid_", None)
-    column = None if hybrid is None else hybrid["column"]
+    columns = [] if hybrid is None else hybrid["columns"]
     for i in np.flatnonzero(np.isnan(risk)):
         if errors[i] is not None:
             continue
         path = table["path"].iloc[i]
-        if column is not None and not np.isfinite(table[column].iloc[i]):
-            errors[i] = (f"{path}: {column} is missing; the hybrid stack needs the classifier's "
-                         "top-1 probability for every image")
+        missing = [c for c in columns if not np.isfinite(table[c].iloc[i])]
+        if missing:
+            errors[i] = (f"{path}: {', '.join(missing)} missing; the hybrid stack needs the "
+                         "classifier's signals it was fitted with for every image")
         else:
             errors[i] = f"{path}: no risk, an input value is not finite"
     return pd.Series(errors, dtype=object)

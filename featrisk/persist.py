@@ -29,10 +29,11 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from featrisk import stack
 from featrisk._atomic import atomic_write
 from featrisk.atypicality import Atypicality
 from featrisk.errors import ModelFileError, SchemaError
-from featrisk.model import HYBRID_COLUMN, RiskModel
+from featrisk.model import RiskModel
 from featrisk.schema import FILE_COLUMNS, SCHEMA_VERSION
 
 __all__ = ["load", "save"]
@@ -133,12 +134,20 @@ def _hybrid_from(doc: Any) -> dict[str, Any] | None:
     """The hybrid stack of a manifest (None for models without one), checked."""
     if doc is None:
         return None
-    if not isinstance(doc, dict) or doc.get("column") != HYBRID_COLUMN:
-        raise ModelFileError(f"model file's hybrid stack must read {HYBRID_COLUMN}")
-    coef = float(doc["coef"])
-    if not np.isfinite(coef):
+    if isinstance(doc, dict) and "column" in doc:  # files saved before the forward selection
+        doc = {"columns": [doc["column"]], "coef": [doc.get("coef")]}
+    columns, coef = (doc.get(k) if isinstance(doc, dict) else None for k in ("columns", "coef"))
+    if (not isinstance(columns, list) or not isinstance(coef, list) or len(columns) != len(coef)
+            or not all(isinstance(c, str) and stack.is_signal(c) for c in columns)):
+        raise ModelFileError("model file's hybrid stack must list classifier-signal columns "
+                             "(softmax_*, signal_*) and one coefficient each")
+    try:
+        weights = [float(w) for w in coef]
+    except (TypeError, ValueError):
+        weights = [np.nan]
+    if not np.isfinite(weights).all():
         raise ModelFileError("model file's hybrid stack has a non-finite coefficient")
-    return {"column": HYBRID_COLUMN, "coef": coef}
+    return {"columns": list(columns), "coef": weights}
 
 
 def _estimator_digest(model: RiskModel) -> str | None:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import featrisk
-from featrisk import metrics
+from featrisk import metrics, stack
 
 
 @pytest.fixture(scope="session")
@@ -372,13 +372,15 @@ def test_hybrid_stack_keeps_the_booster_image_only(demo, hybrid_stacked) -> None
     features, outcomes = demo
     model, extra = hybrid_stacked
     assert not any(f.startswith("softmax_") for f in model.feature_names_)
-    assert model.hybrid_["column"] == "softmax_max_prob"
-    assert model.hybrid_["coef"] < 0  # a more confident classifier lowers the risk
-    # the risk is Platt's a * raw + b plus the softmax term; TreeSHAP explains the image part
+    assert model.hybrid_["columns"][0] == "softmax_max_prob"  # the strongest signal first
+    assert model.hybrid_["coef"][0] < 0  # a more confident classifier lowers the risk
+    # the risk is Platt's a * raw + b plus the signals' terms; TreeSHAP explains the image part
     a, b = model.calibration_
     raw = model.decision_function(features, extra=extra)
     p = np.clip(extra["softmax_max_prob"].to_numpy(), 1e-6, 1 - 1e-6)
-    offset = model.hybrid_["coef"] * np.log(p / (1 - p))
+    terms = {"softmax_max_prob": np.log(p / (1 - p)), "softmax_margin": extra["softmax_margin"]}
+    offset = sum(w * np.asarray(terms[c]) for c, w in zip(model.hybrid_["columns"],
+                                                        model.hybrid_["coef"], strict=True))
     np.testing.assert_allclose(model.calibration_offset(features, extra=extra), offset)
     expected = 1 / (1 + np.exp(-(a * raw + b + offset)))
     np.testing.assert_allclose(model.predict_risk(features, extra=extra), expected, rtol=1e-12)
@@ -413,8 +415,8 @@ def test_hybrid_stack_says_which_image_lacks_its_probability(demo, hybrid_stacke
     out = featrisk.predict(features.iloc[:10], model, extra=gap)
     full = featrisk.predict(features.iloc[:10], model, extra=extra.iloc[:10])
     assert np.isnan(out["risk"][3]) and out["flagged"][3]
-    assert out["error"][3] == (f"{features['path'][3]}: softmax_max_prob is missing; the hybrid "
-                               "stack needs the classifier's top-1 probability for every image")
+    assert out["error"][3].startswith(f"{features['path'][3]}: softmax_max_prob")
+    assert "missing; the hybrid stack needs the classifier's signals" in out["error"][3]
     keep = np.arange(10) != 3
     np.testing.assert_array_equal(out["risk"][keep], full["risk"][keep])
     assert out["error"][keep].isna().all()
@@ -423,10 +425,10 @@ def test_hybrid_stack_says_which_image_lacks_its_probability(demo, hybrid_stacke
 
 
 @pytest.mark.parametrize(("params", "extra_cols", "match"), [
-    ({"hybrid": "stack"}, ["softmax_margin"], "needs a softmax_max_prob column in extra"),
+    ({"hybrid": "stack"}, ["blur_score"], "needs classifier signals in extra"),
     ({"hybrid": "stack", "calibration": "stack"}, ["softmax_max_prob"], "cannot be combined"),
     ({"hybrid": "blend"}, ["softmax_max_prob"], "hybrid must be 'lightgbm' or 'stack', got 'blend'"),
-], ids=["no-max-prob", "with-calibration-stack", "unknown"])
+], ids=["no-signal", "with-calibration-stack", "unknown"])
 def test_hybrid_stack_refuses_what_it_cannot_fit(demo, params, extra_cols, match) -> None:
     features, outcomes = demo
     extra = pd.DataFrame({c: outcomes["max_prob"].to_numpy() for c in extra_cols})
@@ -476,3 +478,52 @@ def test_degradation_estimator_round_trip_predicts_the_same(tmp_path: Path, demo
     loaded = DegradationEstimator.load(path)
     pd.testing.assert_frame_equal(est.transform(features), loaded.transform(features))
     assert "split_gain=" not in path.read_text()  # training statistics are not shipped
+
+
+def test_hybrid_stack_keeps_the_signals_that_help_and_drops_noise(demo) -> None:
+    """Forward selection on the cross-fitting folds: the classifier's top-1 probability is
+    kept, a column of pure noise is not, and the fitted stack says which it kept."""
+    features, outcomes = demo
+    rng = np.random.default_rng(3)
+    extra = pd.DataFrame({"softmax_max_prob": outcomes["max_prob"].to_numpy(),
+                          "signal_noise": rng.normal(size=len(outcomes)),
+                          "path": outcomes["path"]})
+    model = featrisk.fit(features, outcomes["correct"].to_numpy(), extra=extra, cv=3,
+                         groups=outcomes["crop"].to_numpy(), hybrid="stack")
+    assert model.hybrid_["columns"] == ["softmax_max_prob"]
+    assert not any(stack.is_signal(f) for f in model.feature_names_)
+
+
+def test_stack_selection_adds_columns_while_they_help() -> None:
+    rng = np.random.default_rng(0)
+    n = 4000
+    base, useful, noise = rng.normal(size=(3, n))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(1.2 * base + 0.8 * useful)))).astype(float)
+    x = np.column_stack([base, noise, 3 + 2 * useful])
+    folds = np.arange(n) % 5
+    chosen, coef, intercept = stack.fit(x, y, folds, keep=[0])
+    assert chosen == [0, 2]
+    np.testing.assert_allclose(coef, [1.2, 0.4], atol=0.12)  # raw scale: 0.8 / 2
+    assert abs(intercept + 0.4 * 3) < 0.2
+    assert stack.fit(x, y, folds)[0][0] == 0  # without keep, the strongest column first
+
+
+def test_models_saved_with_the_single_column_stack_still_load(demo, hybrid_stacked,
+                                                              tmp_path) -> None:
+    from featrisk.persist import _manifest_digest
+
+    features, _ = demo
+    model, extra = hybrid_stacked
+    path = model.save(tmp_path / "h.json")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["manifest"]["hybrid"] = {"column": "softmax_max_prob", "coef": -0.5}
+    doc["manifest_sha256"] = _manifest_digest(doc["manifest"])
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    loaded = featrisk.load(path)
+    assert loaded.hybrid_ == {"columns": ["softmax_max_prob"], "coef": [-0.5]}
+    assert np.isfinite(loaded.predict_risk(features.iloc[:5], extra=extra.iloc[:5])).all()
+    doc["manifest"]["hybrid"] = {"columns": ["blur_score"], "coef": [1.0]}
+    doc["manifest_sha256"] = _manifest_digest(doc["manifest"])
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(featrisk.ModelFileError, match="classifier-signal columns"):
+        featrisk.load(path)

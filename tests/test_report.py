@@ -115,7 +115,7 @@ def test_summary_says_whether_the_model_reads_the_classifier(demo: Demo, built,
     assert d["classifier_inputs"] == ["softmax_max_prob"]
     assert "featrisk risk (image + softmax_max_prob)" in page
     assert "reads only the image" not in page and "before the classifier has run" in page
-    assert "adds a term in logit(softmax_max_prob)" in page
+    assert "weighted term of the classifier's own signals it kept (softmax_max_prob)" in page
 
 
 def test_everything_embedded_no_script(built) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featrisk import metrics
+from featrisk import metrics, stack
 from featrisk.model import RiskModel, outcomes_from
 from featrisk.report import compute
 from featrisk.report.junit import write_junit
@@ -209,10 +209,8 @@ def _schema() -> str:
 
 
 def _classifier_inputs(model: Any) -> list[str]:
-    """The classifier-output columns (``softmax_*``) the model reads: as booster inputs or
-    through its hybrid stack. Empty for an image-only model."""
-    cols = [c for c in getattr(model, "extra_columns_", []) if c.startswith("softmax_")]
+    """The classifier-signal columns (``softmax_*``, ``signal_*``) the model reads: as booster
+    inputs or through its hybrid stack. Empty for an image-only model."""
+    cols = [c for c in getattr(model, "extra_columns_", []) if stack.is_signal(c)]
     hybrid = getattr(model, "hybrid_", None)
-    if hybrid is not None and hybrid["column"] not in cols:
-        cols.append(hybrid["column"])
-    return cols
+    return cols + [c for c in (hybrid or {}).get("columns", []) if c not in cols]

@@ -58,7 +58,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         paths = resolve_table_paths(labels, args.labels)
         correct = outcomes_from(**outcomes_kwargs(labels, args.labels)) == 0
         wanted = args.extra if args.extra is not None else [
-            c for c in [*model.extra_columns_, "softmax_max_prob"] if c in labels.columns]
+            c for c in [*model.extra_columns_, *(model.hybrid_ or {}).get("columns", []),
+                        "softmax_max_prob"] if c in labels.columns]
         missing = [c for c in wanted if c not in labels.columns]
         if missing:
             raise UsageError(f"{args.labels}: no column(s) {', '.join(missing)}")

@@ -166,9 +166,10 @@ def _thresholds(d: dict[str, Any], figs: dict[str, str]) -> str:
 
 
 def _importance(d: dict[str, Any], figs: dict[str, str]) -> str:
-    if (d.get("model") or {}).get("hybrid") == "stack":  # its column is classifier_inputs' last
-        term = (f"a hybrid stack model also adds a term in logit({e(d['classifier_inputs'][-1])}), "
-                "the classifier's own confidence, which these contributions leave out")
+    if (d.get("model") or {}).get("hybrid") == "stack":
+        inputs = ", ".join(d["classifier_inputs"]) or "none"
+        term = (f"a hybrid stack model also adds a weighted term of the classifier's own signals "
+                f"it kept ({e(inputs)}), which these contributions leave out")
     else:
         term = "with calibration='stack' it also adds a term for the estimated degradation"
     out = [f"<p>Contributions are TreeSHAP values in <b>log-odds of misclassification</b>: "

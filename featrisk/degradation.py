@@ -24,7 +24,7 @@ import json
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import lightgbm as lgb
 import numpy as np
@@ -36,7 +36,8 @@ from featrisk.model import fold_ids
 from featrisk.profiles import get_profile, profile_of
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION, check_feature_table
 
-__all__ = ["DegradationEstimator", "cross_fit_transform", "default_estimator"]
+__all__ = ["DegradationEstimator", "LabelledRows", "cross_fit_transform", "default_estimator",
+           "fit_estimator"]
 
 FORMAT = "featrisk-degradation"
 SEVERITY_COLUMN = "degradation_severity"
@@ -86,7 +87,8 @@ class DegradationEstimator:
                 "bagging_freq": 1, "num_threads": self.n_jobs, "seed": self.random_state,
                 "deterministic": True, "force_col_wise": True, "verbose": -1}
 
-    def fit(self, X: pd.DataFrame, degradation: Any, severity: Any) -> DegradationEstimator:
+    def fit(self, X: pd.DataFrame, degradation: Any, severity: Any, *,
+            sample_weight: Any = None) -> DegradationEstimator:
         """Fit on features of images whose degradation (``"none"`` if clean) and severity are known.
 
         Parameters
@@ -97,14 +99,22 @@ class DegradationEstimator:
             Family per image, ``"none"`` for clean images.
         severity : array-like of float
             Severity per image, 0 for clean, 1-5 for degraded.
+        sample_weight : array-like of float, optional
+            Weight per row. An image carrying several damages enters as one row per damage,
+            weighted by its share, so the family probabilities learn the mixture
+            (:func:`featrisk.bench.composed_set.estimator_rows`).
         """
         check_feature_table(X, what="X")
         self.profile_ = profile_of(X)
         deg = np.asarray(degradation).astype(str)
         sev = np.asarray(severity, dtype=np.float64)
-        if not (len(deg) == len(sev) == len(X)):
-            raise ValueError(f"X, degradation and severity differ in length: "
-                             f"{len(X)}, {len(deg)}, {len(sev)}")
+        weight = (np.ones(len(deg)) if sample_weight is None
+                  else np.asarray(sample_weight, dtype=np.float64))
+        if not (len(deg) == len(sev) == len(weight) == len(X)):
+            raise ValueError(f"X, degradation, severity and sample_weight differ in length: "
+                             f"{len(X)}, {len(deg)}, {len(sev)}, {len(weight)}")
+        if not (np.isfinite(weight).all() and (weight >= 0).all() and weight.sum() > 0):
+            raise ValueError("sample_weight must be finite, >= 0 and not all 0")
         if "error" in X.columns and X["error"].notna().any():
             raise ValueError("X holds unreadable images (non-empty 'error'); drop them first")
         self.classes_ = sorted(set(deg.tolist()))
@@ -115,12 +125,14 @@ class DegradationEstimator:
         names = list(FEATURE_COLUMNS)
         self.classifier_ = lgb.train(
             {**self._params(), "objective": "multiclass", "num_class": len(self.classes_)},
-            lgb.Dataset(x, y, feature_name=names), num_boost_round=self.n_estimators)
+            lgb.Dataset(x, y, weight=weight, feature_name=names),
+            num_boost_round=self.n_estimators)
         self.regressor_ = lgb.train({**self._params(), "objective": "regression"},
-                                    lgb.Dataset(x, sev, feature_name=names),
+                                    lgb.Dataset(x, sev, weight=weight, feature_name=names),
                                     num_boost_round=self.n_estimators)
-        self.training_summary_ = {"n_images": int(len(deg)),
-                                  "counts": {c: int((deg == c).sum()) for c in self.classes_}}
+        self.training_summary_ = {
+            "n_rows": int(len(deg)), "total_weight": round(float(weight.sum()), 3),
+            "counts": {c: round(float(weight[deg == c].sum()), 3) for c in self.classes_}}
         return self
 
     @property
@@ -217,21 +229,57 @@ def default_estimator(profile: str = "default") -> DegradationEstimator:
     return _DEFAULT[profile]
 
 
+class LabelledRows(NamedTuple):
+    """Extra estimator training rows: features, family, severity, weight and source per row."""
+
+    features: pd.DataFrame
+    degradation: np.ndarray
+    severity: np.ndarray
+    weight: np.ndarray
+    groups: np.ndarray
+
+    def without(self, groups: Any) -> LabelledRows:
+        """The rows whose source is not among ``groups``."""
+        keep = ~np.isin(self.groups, np.asarray(groups))
+        return LabelledRows(self.features[keep], self.degradation[keep], self.severity[keep],
+                            self.weight[keep], self.groups[keep])
+
+
+def fit_estimator(X: pd.DataFrame, degradation: Any, severity: Any, *,
+                  also: LabelledRows | None = None, **params: Any) -> DegradationEstimator:
+    """An estimator fitted on ``X`` (weight 1 per image) and the rows of ``also``."""
+    deg = np.asarray(degradation).astype(str)
+    sev = np.asarray(severity, dtype=np.float64)
+    if also is None or not len(also.degradation):
+        return DegradationEstimator(**params).fit(X, deg, sev)
+    table = pd.concat([X, also.features], ignore_index=True)
+    table.attrs = dict(X.attrs)
+    return DegradationEstimator(**params).fit(
+        table, np.concatenate([deg, also.degradation.astype(str)]),
+        np.concatenate([sev, also.severity]),
+        sample_weight=np.concatenate([np.ones(len(deg)), also.weight]))
+
+
 def cross_fit_transform(X: pd.DataFrame, degradation: Any, severity: Any, *, groups: Any,
-                        cv: int = 3, seed: int = 0, **params: Any) -> pd.DataFrame:
+                        cv: int = 3, seed: int = 0, also: LabelledRows | None = None,
+                        **params: Any) -> pd.DataFrame:
     """Out-of-fold estimator outputs for images whose degradations are known.
 
     Each image's outputs come from an estimator fitted on the other folds (grouped, so no
     variant of the same source photo is seen), matching what an estimator trained elsewhere
-    outputs on new images. Use it to feed training rows to the risk model.
+    outputs on new images. Use it to feed training rows to the risk model. Rows of ``also``
+    (for example composed damage, :mod:`featrisk.bench.composed_set`) join every fold's
+    training except the folds holding their source.
     """
     deg = np.asarray(degradation).astype(str)
     sev = np.asarray(severity, dtype=np.float64)
-    folds = fold_ids(len(X), cv=cv, groups=np.asarray(groups), seed=seed)
+    grp = np.asarray(groups)
+    folds = fold_ids(len(X), cv=cv, groups=grp, seed=seed)
     parts = []
     for k in range(cv):
         test = folds == k
-        est = DegradationEstimator(**params).fit(X[~test], deg[~test], sev[~test])
+        extra = None if also is None else also.without(grp[test])
+        est = fit_estimator(X[~test], deg[~test], sev[~test], also=extra, **params)
         parts.append(est.transform(X[test]))
     full = pd.concat(parts).reindex(X.index)
     return full.fillna(0.0) if full.columns.size else full

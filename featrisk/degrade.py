@@ -72,7 +72,8 @@ import numpy as np
 
 from featrisk import damage
 
-__all__ = ["CORE_FAMILIES", "FAMILIES", "FAMILIES_23", "REGISTRY", "SEVERITIES", "apply"]
+__all__ = ["CORE_FAMILIES", "FAMILIES", "FAMILIES_23", "REGISTRY", "SEVERITIES", "apply",
+           "compose"]
 
 #: The first fourteen families, defined in this module; :mod:`featrisk.damage` adds thirteen.
 CORE_FAMILIES: tuple[str, ...] = (
@@ -410,3 +411,23 @@ def apply(image: np.ndarray, family: str, severity: int, *, seed: int = 0) -> np
     if severity == 0:
         return image.copy()
     return REGISTRY[family](image, int(severity), np.random.default_rng(seed))
+
+
+def compose(image: np.ndarray, damages: list[tuple[str, int]], *, seed: int = 0) -> np.ndarray:
+    """Degrade an RGB image with several families in turn, as real damage stacks up.
+
+    ``compose(image, [("haze", 2), ("jpeg", 4)], seed=s)`` applies haze at severity 2, then
+    JPEG at 4 to the result; step i draws with seed ``seed + i``, so a one-step composition
+    equals :func:`apply` with the same seed. Order matters (noise then blur is not blur then
+    noise). Arguments are checked as in :func:`apply`; an empty list returns a copy.
+    """
+    if not isinstance(damages, list | tuple):
+        raise ValueError(f"damages must be a list of (family, severity) pairs; received "
+                         f"{type(damages).__name__}")
+    _check_image(image)
+    out = image.copy()
+    for i, step in enumerate(damages):
+        if not isinstance(step, tuple | list) or len(step) != 2:
+            raise ValueError(f"damages[{i}] must be a (family, severity) pair; received {step!r}")
+        out = apply(out, step[0], step[1], seed=seed + i)
+    return out

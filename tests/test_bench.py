@@ -351,3 +351,40 @@ def test_skip_heldout_keeps_the_last_computed_rows_labelled_with_their_run(tmp_p
     assert _earlier_heldout(path)["heldout_run"]["date"] == "2026-12-06 11:45"
     path.write_text(json.dumps({"heldout_families": [], "run": run}))
     assert _earlier_heldout(path) == {}
+
+
+def test_composed_set_writes_two_damages_per_image_and_weights_them(tmp_path) -> None:
+    from pathlib import Path
+
+    import cv2
+    import skimage.data
+
+    from featrisk import degrade
+    from featrisk.bench.composed_set import build_composed_set, estimator_rows, parse
+    from featrisk.io import read_image
+
+    clean = []
+    for i, name in enumerate(("astronaut", "coffee")):
+        rgb = cv2.resize(getattr(skimage.data, name)(), (96, 96), interpolation=cv2.INTER_AREA)
+        path = tmp_path / f"{name}.jpg"
+        cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        clean.append({"path": str(path), "source_id": f"photo{i}"})
+    clean = pd.DataFrame(clean)
+    table = build_composed_set(clean, tmp_path / "composed", per_photo=3, seed=4)
+    assert len(table) == 6 and table["path"].map(lambda p: Path(p).exists()).all()
+    assert build_composed_set(clean, tmp_path / "composed", per_photo=3, seed=4).equals(table)
+    first = parse(table["damages"][0])
+    assert len(first) == 2 and {f for f, _ in first} <= set(degrade.FAMILIES)
+    assert all(1 <= s <= 5 for _, s in first)
+    assert read_image(table["path"][0]).rgb.shape == (96, 96, 3)
+    features = pd.DataFrame({"path": table["path"], "error": [None] * 5 + ["unreadable"],
+                             "blur_x": np.arange(6.0)})
+    rows = estimator_rows(table, features)
+    assert len(rows.degradation) == 10  # two rows per readable image, none for the sixth
+    np.testing.assert_allclose(rows.weight.reshape(5, 2).sum(axis=1), 1.0)
+    (f1, s1), (f2, s2) = first
+    assert list(rows.degradation[:2]) == [f1, f2]
+    np.testing.assert_allclose(rows.weight[:2], [s1 / (s1 + s2), s2 / (s1 + s2)])
+    np.testing.assert_allclose(rows.severity[:2], min(5.0, np.hypot(s1, s2)))
+    assert list(rows.groups[:2]) == ["photo0", "photo0"]
+    assert set(rows.without(["photo0"]).groups) == {"photo1"}

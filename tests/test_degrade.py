@@ -252,3 +252,20 @@ def test_invalid_severity_raises(severity: object) -> None:
 def test_invalid_image_raises(image: object) -> None:
     with pytest.raises(ValueError, match=r"image must be a non-empty HxWx3 uint8 RGB"):
         degrade.apply(image, "jpeg", 1)  # type: ignore[arg-type]
+
+
+def test_compose_applies_each_damage_in_turn() -> None:
+    image = np.ascontiguousarray(skimage.data.astronaut()[:128, :128])
+    one = degrade.compose(image, [("gaussian_noise", 3)], seed=7)
+    np.testing.assert_array_equal(one, degrade.apply(image, "gaussian_noise", 3, seed=7))
+    both = degrade.compose(image, [("gaussian_noise", 3), ("gaussian_blur", 2)], seed=7)
+    expected = degrade.apply(degrade.apply(image, "gaussian_noise", 3, seed=7),
+                             "gaussian_blur", 2, seed=8)
+    np.testing.assert_array_equal(both, expected)
+    flipped = degrade.compose(image, [("gaussian_blur", 2), ("gaussian_noise", 3)], seed=7)
+    assert not np.array_equal(both, flipped)  # order matters: blur smooths the noise first
+    np.testing.assert_array_equal(degrade.compose(image, [], seed=1), image)
+    with pytest.raises(ValueError, match=r"damages\[1\] must be a \(family, severity\) pair"):
+        degrade.compose(image, [("jpeg", 2), "blur"])
+    with pytest.raises(ValueError, match="family must be one of"):
+        degrade.compose(image, [("smudge", 2)])

@@ -527,3 +527,28 @@ def test_models_saved_with_the_single_column_stack_still_load(demo, hybrid_stack
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(featrisk.ModelFileError, match="classifier-signal columns"):
         featrisk.load(path)
+
+
+def test_estimator_weights_and_extra_rows_shift_what_it_learns(demo) -> None:
+    """An image entered once per damage with weights learns the mixture: doubling the
+    weight of one label's copies moves the probabilities toward it, and rows of ``also``
+    join every fold except the one holding their source."""
+    from featrisk.degradation import LabelledRows, cross_fit_transform, fit_estimator
+
+    features, outcomes = demo
+    deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
+    plain = fit_estimator(features, deg, sev, n_estimators=20)
+    blur = np.flatnonzero(deg == "gaussian_blur")
+    also = LabelledRows(features.iloc[blur], np.array(["none"] * len(blur)), np.zeros(len(blur)),
+                        np.full(len(blur), 3.0), outcomes["crop"].to_numpy()[blur])
+    mixed = fit_estimator(features, deg, sev, also=also, n_estimators=20)
+    assert (mixed.transform(features.iloc[blur])["degradation_p_none"].mean()
+            > plain.transform(features.iloc[blur])["degradation_p_none"].mean() + 0.1)
+    with pytest.raises(ValueError, match="sample_weight must be finite, >= 0"):
+        plain.fit(features, deg, sev, sample_weight=-np.ones(len(deg)))
+    groups = outcomes["crop"].to_numpy()
+    out = cross_fit_transform(features, deg, sev, groups=groups, also=also, n_estimators=20)
+    base = cross_fit_transform(features, deg, sev, groups=groups, n_estimators=20)
+    # the extra rows reach the fold estimators (the folds of their sources excepted)
+    assert out.shape == base.shape and np.isfinite(out.to_numpy()).all()
+    assert not np.allclose(out.to_numpy(), base.to_numpy())

@@ -27,7 +27,7 @@ import pandas as pd
 
 from featrisk.api import default_model_file
 from featrisk.bench.speed import machine_description
-from featrisk.degradation import estimator_file
+from featrisk.degradation import LabelledRows, estimator_file
 from featrisk.extract import extract
 from featrisk.profiles import PROFILES, get_profile
 from featrisk.schema import SCHEMA_VERSION
@@ -85,6 +85,19 @@ def features_cached(outcomes: pd.DataFrame, cache: Path, *, n_jobs: int,
             "images_per_second": round(len(paths) / seconds, 1), "profile": profile}
     timing.write_text(json.dumps(info))
     return table, info
+
+
+def composed_rows(root: Path, *, n_jobs: int, profile: str = "default") -> LabelledRows:
+    """Estimator rows of the composed-damage set built from the ImageNet set's clean photos
+    (:mod:`featrisk.bench.composed_set`), written and extracted once under ``root/composed``."""
+    from featrisk.bench.composed_set import build_composed_set, estimator_rows
+
+    outcomes = pd.read_csv(root / "imagenet" / "outcomes.csv")
+    clean = outcomes.loc[outcomes["degradation"] == "none", ["path", "source_id"]]
+    cache = root / "composed"
+    table = build_composed_set(clean, cache / "images")
+    features, _ = features_cached(table, cache, n_jobs=n_jobs, profile=profile)
+    return estimator_rows(table, features)
 
 
 def classifier_note(cache: Path) -> str:
@@ -160,7 +173,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                               profile=args.profile)
             res = evaluate_unseen(features, outcomes, (ref_features, ref_outcomes),
                                   folds=args.folds, n_boot=args.n_boot, seed=args.seed,
-                                  kin=KIN)
+                                  kin=KIN, composed=composed_rows(root, n_jobs=args.n_jobs,
+                                                                  profile=args.profile))
             res["kind"] = "unseen"
         else:
             res = evaluate(features, outcomes, folds=args.folds, n_boot=args.n_boot, seed=args.seed)
@@ -254,7 +268,7 @@ def _with_side_results(meta: dict[str, Any], bench_dir: Path) -> dict[str, Any]:
 
 
 def cmd_train_degradation(args: argparse.Namespace) -> int:
-    from featrisk.degradation import DegradationEstimator
+    from featrisk.degradation import fit_estimator
 
     frames, outs = [], []
     for name in args.datasets:
@@ -279,9 +293,14 @@ def cmd_train_degradation(args: argparse.Namespace) -> int:
     features.attrs["featrisk_schema"] = SCHEMA_VERSION
     features.attrs["featrisk_profile"] = args.profile
     labels = pd.concat(outs, ignore_index=True)
-    est = DegradationEstimator().fit(features, labels["degradation"], labels["severity"])
-    est.training_summary_["datasets"] = list(args.datasets) + ([] if args.no_skimage else
-                                                               ["skimage"])
+    composed = None
+    if "imagenet" in args.datasets and not args.no_composed:
+        composed = composed_rows(Path(args.cache_root), n_jobs=args.n_jobs, profile=args.profile)
+        print(f"composed: {len(set(composed.features['path']))} images")
+    est = fit_estimator(features, labels["degradation"], labels["severity"], also=composed)
+    est.training_summary_["datasets"] = (list(args.datasets) + ([] if args.no_skimage else
+                                                                ["skimage"])
+                                         + ([] if composed is None else ["composed"]))
     out = args.out or f"featrisk/models/{estimator_file(args.profile)}"
     est.save(out)
     size = Path(out).stat().st_size / 1e6
@@ -303,8 +322,11 @@ def cmd_train_default(args: argparse.Namespace) -> int:
     groups = outcomes["source_id"].to_numpy()
     # the shipped estimator saw these images: feed the risk model out-of-fold estimator outputs,
     # as the shipped estimator gives on images it never saw
+    composed = (composed_rows(Path(args.cache_root), n_jobs=args.n_jobs, profile=args.profile)
+                if args.dataset == "imagenet" and not args.no_composed else None)
     extra = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
-                                outcomes["severity"].to_numpy(float), groups=groups)
+                                outcomes["severity"].to_numpy(float), groups=groups,
+                                also=composed)
     model = RiskModel(profile=args.profile).fit(features, outcomes["correct"].to_numpy(bool),
                                                 groups=groups, extra=extra.reset_index(drop=True))
     out = args.out or f"featrisk/models/{default_model_file(args.profile)}"
@@ -381,6 +403,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", help="estimator file (default: the package's file for --profile)")
     t.add_argument("--no-skimage", action="store_true",
                    help="leave out the degraded scikit-image photos (featrisk.bench.skimage_set)")
+    t.add_argument("--no-composed", action="store_true",
+                   help="leave out the composed-damage images (featrisk.bench.composed_set)")
     t.add_argument("--n-jobs", type=int, default=2)
     t.set_defaults(func=cmd_train_degradation)
     d = bsub.add_parser("train-default",
@@ -390,6 +414,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--profile", choices=list(PROFILES), default="default",
                    help="extraction profile of the model's features")
     d.add_argument("--out", help="model file (default: the package's file for --profile)")
+    d.add_argument("--no-composed", action="store_true",
+                   help="train the estimators that feed it without the composed-damage images")
     d.add_argument("--n-jobs", type=int, default=2)
     d.set_defaults(func=cmd_train_default)
     a = bsub.add_parser("ablation", help="AUROC lost per millisecond saved, per feature "

@@ -7,7 +7,8 @@ default model were trained, outcomes included: scoring these photos with the shi
 would let them recall a photo's difficulty. So the shipped recipe is re-run per fold: with
 folds grouped by source photo (the same photo falls in the same fold in both sets), fold k
 is scored by a degradation estimator and a default model fitted on the reference set's
-images of the other folds' photos only, exactly as ``featrisk bench train-degradation`` and
+images of the other folds' photos only (and the composed-damage images of those photos,
+:mod:`featrisk.bench.composed_set`), exactly as ``featrisk bench train-degradation`` and
 ``train-default`` fit the shipped files. Scored:
 
 - ``featrisk``: ``RiskModel`` (image only) fitted on this set's training folds' outcomes, with
@@ -36,7 +37,7 @@ import pandas as pd
 
 from featrisk import degrade, metrics
 from featrisk.bench.evaluate import SOFTMAX_COLUMNS, _oracle, auroc_difference, summarise
-from featrisk.degradation import DegradationEstimator
+from featrisk.degradation import LabelledRows, fit_estimator
 from featrisk.model import RiskModel, file_fill_values, fill_file_facts, fold_ids
 from featrisk.profiles import profile_of
 from featrisk.schema import FILE_COLUMNS
@@ -59,17 +60,20 @@ def as_arrays(features: pd.DataFrame) -> pd.DataFrame:
 
 def _estimator_outputs(features: pd.DataFrame, fold: np.ndarray, ref_x: pd.DataFrame,
                        ref_o: pd.DataFrame, ref_fold: np.ndarray, *, folds: int,
-                       keep: np.ndarray | None = None,
+                       keep: np.ndarray | None = None, composed: LabelledRows | None = None,
                        arrays: bool = False) -> tuple[pd.DataFrame, ...]:
     """Estimator k (fitted on the reference images of the photos outside fold k, rows
-    ``keep`` only) applied to fold k of both sets; with ``arrays``, also to fold k given as
-    arrays, file facts filled from those reference rows as a model fills them."""
+    ``keep`` only, and the composed-damage rows of those photos) applied to fold k of both
+    sets; with ``arrays``, also to fold k given as arrays, file facts filled from those
+    reference rows as a model fills them."""
     keep = np.ones(len(ref_o), bool) if keep is None else keep
     est_out = ref_out = arr_out = None
     for k in range(folds):
         rows = (ref_fold != k) & keep
-        est = DegradationEstimator().fit(ref_x[rows], ref_o.loc[rows, "degradation"],
-                                         ref_o.loc[rows, "severity"])
+        also = (None if composed is None
+                else composed.without(ref_o.loc[ref_fold == k, "source_id"].unique()))
+        est = fit_estimator(ref_x[rows], ref_o.loc[rows, "degradation"],
+                            ref_o.loc[rows, "severity"], also=also)
         if est_out is None:
             est_out = pd.DataFrame(0.0, index=features.index, columns=est.columns)
             ref_out = pd.DataFrame(0.0, index=ref_x.index, columns=est.columns)
@@ -106,12 +110,14 @@ def _default_recipe(features: pd.DataFrame, fold: np.ndarray, reference: tuple,
 
 
 def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: tuple, *,
-                    folds: int, seed: int, log: Callable[[str], None] = print) -> pd.DataFrame:
+                    folds: int, seed: int, composed: LabelledRows | None = None,
+                    log: Callable[[str], None] = print) -> pd.DataFrame:
     """Out-of-fold scores of every method, grouped by source photo (see the module docstring).
 
     ``reference`` is the (features, outcomes) of the ``featrisk.degrade`` set of the same
     photos, whose known degradations train the estimator and whose outcomes train the
-    default recipe.
+    default recipe; ``composed`` (:mod:`featrisk.bench.composed_set`) the composed-damage
+    rows of those photos that the shipped estimator also learns from.
     """
     ref_x, ref_o = reference
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
@@ -122,7 +128,8 @@ def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
                          "that a photo falls in the same fold in both; build both sets from "
                          "the same photo folder")
     profile = profile_of(features)
-    est_all = _estimator_outputs(features, fold, ref_x, ref_o, ref_fold, folds=folds, arrays=True)
+    est_all = _estimator_outputs(features, fold, ref_x, ref_o, ref_fold, folds=folds,
+                                 composed=composed, arrays=True)
     est_out = est_all[0]
     softmax = pd.DataFrame({f"softmax_{c}": outcomes[c].to_numpy(float) for c in SOFTMAX_COLUMNS})
     top = outcomes["max_prob"].to_numpy(float)
@@ -207,6 +214,7 @@ def by_kinship(error: np.ndarray, scores: pd.DataFrame, outcomes: pd.DataFrame,
 def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: tuple, *,
                     folds: int = 5, seed: int = 0, n_boot: int = 1000,
                     kin: dict[str, str | None] | None = None,
+                    composed: LabelledRows | None = None,
                     log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every result of the independent outcome set (see the module docstring).
 
@@ -223,7 +231,8 @@ def evaluate_unseen(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
     error = (~outcomes["correct"].to_numpy(bool)).astype(int)
     groups = outcomes["source_id"].to_numpy()
     start = time.perf_counter()
-    scores = cross_validated(features, outcomes, reference, folds=folds, seed=seed, log=log)
+    scores = cross_validated(features, outcomes, reference, folds=folds, seed=seed,
+                             composed=composed, log=log)
     cv_seconds = time.perf_counter() - start
     table = summarise(error, scores, groups, n_boot=n_boot, seed=seed, probabilistic=PROBABILISTIC)
     batches = batch_calibration(error, scores["default_model"].to_numpy(), outcomes)

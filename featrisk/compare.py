@@ -109,7 +109,9 @@ class _Signals:
         self.probs = None if probs is None else np.asarray(probs, np.float64)
         self.embeddings = None if embeddings is None else np.asarray(embeddings)
         self.y_true, self.y_pred = y_true, y_pred
-        self.mc = None if mc_probs is None else mc_scores(mc_probs)
+        self.mc = (None if mc_probs is None
+                   else mc_probs.reset_index(drop=True) if isinstance(mc_probs, pd.DataFrame)
+                   else mc_scores(mc_probs))
         for name, a in (("logits", self.logits), ("probs", self.probs),
                         ("embeddings", self.embeddings)):
             if a is not None and len(a) != n:
@@ -193,8 +195,9 @@ def _sentence(table: pd.DataFrame, diff: dict[str, Any] | None, best: str) -> st
 
 def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
             logits: Any = None, probs: Any = None, embeddings: Any = None, mc_probs: Any = None,
-            groups: Any = None, cv: int = 5, flag_rate: float = 0.10, n_boot: int = 1000,
-            seed: int = 0, profile: str = "default", n_jobs: int = 1) -> Comparison:
+            groups: Any = None, subsets: Mapping[str, Any] | None = None, cv: int = 5,
+            flag_rate: float = 0.10, n_boot: int = 1000, seed: int = 0,
+            profile: str = "default", n_jobs: int = 1) -> Comparison:
     """Measure every available failure predictor on one validation set, out of fold.
 
     Parameters
@@ -210,11 +213,15 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
         The classifier's outputs (see :func:`featrisk.signals.logit_scores`).
     embeddings : array-like (n_images, dim), optional
         Penultimate-layer embeddings (e.g. from :func:`featrisk.torch.run`).
-    mc_probs : array-like (n_passes, n_images, n_classes), optional
-        Monte Carlo dropout probabilities.
+    mc_probs : array-like (n_passes, n_images, n_classes) or DataFrame, optional
+        Monte Carlo dropout probabilities, or the table :func:`featrisk.signals.mc_scores`
+        made of them (to score many images' passes in chunks).
     groups : array-like, optional
         Group per image (e.g. its source photo); folds and bootstrap resamples keep groups
         whole.
+    subsets : mapping of str to array-like of bool, optional
+        More splits to report beside "all" and the estimator's, e.g.
+        ``{"clean photos": metadata["synthetic"] == False}``.
     cv, flag_rate, n_boot, seed : see above; ``cv`` folds, ``n_boot`` resamples per interval.
     profile, n_jobs : extraction profile and workers for the image features.
 
@@ -222,6 +229,7 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
     -------
     Comparison
     """
+    user_subsets = dict(subsets or {})
     reference = probs if probs is not None else logits
     if y_pred is None and reference is not None:
         y_pred = np.argmax(np.asarray(reference), axis=1)
@@ -254,7 +262,7 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
     fold = fold_ids(n, cv=cv, groups=grp, seed=seed)
     ok = error == 0
     columns: dict[str, np.ndarray] = {}
-    stack = np.full(n, np.nan)
+    stacked = np.full(n, np.nan)
     kept: dict[str, int] = {}
     for k in range(cv):
         test, train = fold == k, fold != k
@@ -281,13 +289,13 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
             parts_test.append(outer.to_numpy())
             names += list(outer.columns)
         if sum(p.shape[1] for p in parts_train) > 1:  # something to combine
-            stack[test], chosen = _stack(np.hstack(parts_train), error[train],
+            stacked[test], chosen = _stack(np.hstack(parts_train), error[train],
                                          np.hstack(parts_test), inner)
             for j in chosen:
                 kept[names[j]] = kept.get(names[j], 0) + 1
     scores = pd.DataFrame(columns)
-    if np.isfinite(stack).all():
-        scores[STACK] = stack
+    if np.isfinite(stacked).all():
+        scores[STACK] = stacked
     subsets = {"all": np.ones(n, bool)}
     looks_damaged = None
     if table is not None:
@@ -295,6 +303,12 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
         clean = (p.idxmax(axis=1) == "degradation_p_none").to_numpy()
         subsets.update({"looks damaged": ~clean, "looks clean": clean})
         looks_damaged = ~clean
+    for name, mask in user_subsets.items():
+        m = np.asarray(mask)
+        if m.shape != (n,) or m.dtype != bool:
+            raise ValueError(f"subsets[{name!r}] must be {n} booleans, one per image; "
+                             f"received shape {m.shape} and dtype {m.dtype}")
+        subsets[str(name)] = m
     rows_out = [_row(a, s, error[m], scores[a].to_numpy()[m], grp[m], flag_rate, n_boot, seed)
                 for a in scores for s, m in subsets.items() if m.any()]
     result = pd.DataFrame(rows_out)

@@ -104,3 +104,25 @@ def test_cli_compare_writes_the_table_and_says_what_to_use(demo_set, tmp_path, c
     bad = [*args[:5], "--logits", str(tmp_path / "missing.npy"), "--out", str(tmp_path / "d.csv")]
     assert main(bad) == 2
     assert "--logits" in capsys.readouterr().err and not (tmp_path / "d.csv").exists()
+
+
+def test_precomputed_mc_scores_and_own_subsets() -> None:
+    """MC scores given as the table mc_scores made equal the passes themselves, and a
+    user's own split is reported beside "all"."""
+    from featrisk.signals import mc_scores
+
+    rng = np.random.default_rng(0)
+    n, k = 300, 4
+    logits = rng.normal(size=(n, k)) * 2
+    y_true = rng.integers(0, k, n)
+    passes = np.stack([np.exp(lg) / np.exp(lg).sum(1, keepdims=True)
+                       for lg in logits[None] + rng.normal(scale=0.5, size=(6, n, k))])
+    mine = np.arange(n) % 3 == 0
+    a = compare(y_true=y_true, logits=logits, mc_probs=passes, cv=3, n_boot=20,
+                subsets={"every third": mine})
+    b = compare(y_true=y_true, logits=logits, mc_probs=mc_scores(passes), cv=3, n_boot=20)
+    pd.testing.assert_frame_equal(a.scores, b.scores)
+    third = a.table[a.table["subset"] == "every third"]
+    assert len(third) == len(a.scores.columns) and (third["n"] == mine.sum()).all()
+    with pytest.raises(ValueError, match=r"subsets\['bad'\] must be 300 booleans"):
+        compare(y_true=y_true, logits=logits, cv=3, n_boot=20, subsets={"bad": np.ones(10, bool)})

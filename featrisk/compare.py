@@ -250,8 +250,11 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
         from featrisk.degradation import default_estimator
 
         # once for all folds: each RiskModel takes the columns as given instead of recomputing
-        est = default_estimator(profile).transform(fill_file_facts(table, file_fill_values(table)))
-        table = pd.concat([table, est.set_axis(table.index)], axis=1)
+        # (and a table that already holds them, e.g. out of fold, is used as it is)
+        estimator = default_estimator(profile)
+        if not set(estimator.columns) <= set(table.columns):
+            est = estimator.transform(fill_file_facts(table, file_fill_values(table)))
+            table = pd.concat([table, est.set_axis(table.index)], axis=1)
     sig = _Signals(logits=logits, probs=probs, embeddings=embeddings, mc_probs=mc_probs,
                    y_true=None if y_true is None else np.asarray(y_true),
                    y_pred=None if y_pred is None else np.asarray(y_pred), n=n)

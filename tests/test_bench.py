@@ -388,3 +388,30 @@ def test_composed_set_writes_two_damages_per_image_and_weights_them(tmp_path) ->
     np.testing.assert_allclose(rows.severity[:2], min(5.0, np.hypot(s1, s2)))
     assert list(rows.groups[:2]) == ["photo0", "photo0"]
     assert set(rows.without(["photo0"]).groups) == {"photo1"}
+
+
+def test_head_mc_scores_are_dropout_passes_over_the_embedding() -> None:
+    """Without dropout every pass is the plain head, so the passes agree; with it they
+    spread, and the mean stays near the plain prediction."""
+    torch = pytest.importorskip("torch")
+    from featrisk.bench.signals import head_mc_scores
+    from featrisk.signals import logit_scores
+
+    class Head(torch.nn.Module):
+        def __init__(self, p: float) -> None:
+            super().__init__()
+            self._dropout = torch.nn.Dropout(p)
+            self._fc = torch.nn.Linear(16, 5)
+
+    torch.manual_seed(0)
+    head = Head(0.0)
+    emb = np.random.default_rng(1).normal(size=(40, 16)).astype(np.float32)
+    plain = logit_scores(head._fc(torch.from_numpy(emb)).detach().numpy())
+    still = head_mc_scores(head, emb, passes=8)
+    assert len(still) == 40
+    np.testing.assert_allclose(still["signal_mc_max_softmax"], plain["signal_max_softmax"],
+                               atol=1e-9)
+    assert np.allclose(still["signal_mc_mutual_information"], 0, atol=1e-9)
+    head._dropout.p = 0.5
+    noisy = head_mc_scores(head, emb, passes=64)
+    assert (noisy["signal_mc_mutual_information"] > 1e-4).mean() > 0.9

@@ -390,9 +390,52 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         out += fast_section(meta["fast"], results)
     if meta.get("speed"):
         out += speed_section(meta["speed"])
+    if meta.get("signals"):
+        out += signals_section(meta["signals"])
     if meta.get("ablation"):
         out += ablation_section(meta["ablation"])
     return "\n".join(out) + "\n"
+
+
+def _signals_rows(rows: list[dict[str, Any]], subset: str) -> list[str]:
+    out = ["| approach | AUROC | AURC | errors caught at 10% flagged |", "|---|---|---|---|"]
+    chosen = sorted((r for r in rows if r["subset"] == subset), key=lambda r: -r["auroc"])
+    for r in chosen:
+        out.append(f"| {r['approach']} | {r['auroc']:.3f} [{r['auroc_low']:.3f}, "
+                   f"{r['auroc_high']:.3f}] | {r['aurc']:.3f} | {r['caught']:.1%} |")
+    return out
+
+
+def signals_section(sig: dict[str, Any]) -> list[str]:
+    """Every failure predictor per classifier, from ``featrisk bench signals``."""
+    out = ["## Every failure predictor, two classifiers", "",
+           f"Command: `{sig.get('command', 'featrisk bench signals')}` ({sig.get('date', '')}, "
+           f"{sig.get('machine', '')}). The ImageNet outcome set ({sig['n_images']} images, "
+           f"{sig['n_clean']} clean photos), grouped {sig['folds']}-fold by source photo "
+           "(`featrisk.compare`); featrisk's degradation inputs come from estimators that never "
+           "saw the photo. Monte Carlo dropout: passes of the head's dropout over the "
+           "penultimate embedding (the models' only dropout). Clean photos: the natural "
+           "failures alone.", ""]
+    for c in sig["classifiers"].values():
+        out += [f"### {c['model']} ({c['input_px']} px input): accuracy {c['accuracy']:.1%} on "
+                f"the set, {c['clean_accuracy']:.1%} on the clean photos", "",
+                f"{c['recommendation']} Stack inputs kept (folds of {sig['folds']}): "
+                + ", ".join(f"{k} {v}" for k, v in c["stack_inputs"].items()) + ".", "",
+                "All images:", ""]
+        out += _signals_rows(c["table"], "all")
+        out += ["", "Clean photos only:", ""]
+        out += _signals_rows(c["table"], "clean photos")
+        out.append("")
+    t = sig.get("transfer")
+    if t:
+        d = t["transferred_minus_own"]
+        out += ["### Transfer between classifiers", "",
+                f"Image-only featrisk fitted on {t['from']}'s outcomes ranks {t['to']}'s failures "
+                f"at AUROC {t['auroc_transferred']:.3f}, against {t['auroc_own']:.3f} when "
+                f"fitted on {t['to']}'s own: {d['value']:+.3f} [{d['low']:+.3f}, "
+                f"{d['high']:+.3f}]. The two classifiers agree on right/wrong for "
+                f"{t['errors_agree']:.1%} of the images.", ""]
+    return out
 
 
 #: Methods compared between the profiles, in this order.

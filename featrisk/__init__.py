@@ -18,6 +18,7 @@ from featrisk.profiles import PROFILES
 from featrisk.report import report, write_junit
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION, feature_docs
 from featrisk.softmax import softmax_features
+from featrisk.transformer import FeatureExtractor
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "DecodeError",
     "FeatriskError",
+    "FeatureExtractor",
     "ModelFileError",
     "NotFittedError",
     "Prefilter",

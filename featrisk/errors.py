@@ -5,6 +5,8 @@ Every error names the thing that failed, the reason and, where there is one, the
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 
 class FeatriskError(Exception):
     """Base class of every error featrisk raises on purpose."""
@@ -22,8 +24,9 @@ class SchemaError(FeatriskError, ValueError):
     """A feature table or a saved model does not match this version's feature schema."""
 
 
-class NotFittedError(FeatriskError, AttributeError):
-    """A model method was called before ``fit``."""
+class NotFittedError(FeatriskError, _SklearnNotFittedError):
+    """A model method was called before ``fit`` (also scikit-learn's ``NotFittedError``,
+    hence an ``AttributeError`` and a ``ValueError``)."""
 
 
 class ModelFileError(FeatriskError, ValueError):

@@ -40,6 +40,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from featrisk import metrics, stack
 from featrisk._logistic import _sigmoid, logistic_fit, platt_fit
@@ -188,11 +189,13 @@ def design_matrix(X: Any, extra: pd.DataFrame | None = None, *, n_jobs: int = 1,
     return _join_extra(table, extra)
 
 
-class RiskModel:
+class RiskModel(ClassifierMixin, BaseEstimator):
     """Calibrated LightGBM model of the probability that a classifier gets an image wrong.
 
-    Follows scikit-learn conventions: ``__init__`` stores parameters, :meth:`fit` returns
-    ``self``, learned state ends in ``_``.
+    A scikit-learn estimator: ``get_params``/``set_params`` and ``clone`` work, and it fits in
+    a ``Pipeline`` behind :class:`featrisk.FeatureExtractor` and in ``cross_val_predict``.
+    ``y`` is whether the classifier was right, so ``classes_`` is ``[False, True]`` and
+    ``predict_proba(X)[:, 0]`` is the risk (:meth:`predict_risk`).
 
     Parameters
     ----------
@@ -321,16 +324,18 @@ class RiskModel:
         params.update(self.params or {})
         return params
 
-    def fit(self, X: Any, correct: Any = None, *, y_true: Any = None, y_pred: Any = None,
-            extra: pd.DataFrame | None = None, groups: Any = None) -> RiskModel:
+    def fit(self, X: Any, y: Any = None, *, correct: Any = None, y_true: Any = None,
+            y_pred: Any = None, extra: pd.DataFrame | None = None,
+            groups: Any = None) -> RiskModel:
         """Fit on a classifier's validation outcomes.
 
         Parameters
         ----------
         X : list of paths or DataFrame
             Image paths, or the table :func:`featrisk.extract` returned for them.
-        correct : array-like of bool
-            True where the classifier was right. Or give ``y_true`` and ``y_pred``.
+        y : array-like of bool
+            True where the classifier was right (scikit-learn's ``y``; ``correct=`` is the
+            same argument by name). Or give ``y_true`` and ``y_pred``.
         extra : DataFrame, optional
             More numeric per-image columns (e.g. :func:`featrisk.softmax_features`), joined
             on a ``path`` column when both have one, else by row order.
@@ -343,6 +348,10 @@ class RiskModel:
         RiskModel
             ``self``, fitted.
         """
+        if y is not None and correct is not None:
+            raise ValueError("y and correct are the same argument (True where the classifier "
+                             "was right); pass one of them")
+        correct = y if y is not None else correct
         start = time.perf_counter()
         base = tuple(self.features) if self.features is not None else FEATURE_COLUMNS
         unknown = [f for f in base if f not in FEATURE_COLUMNS]
@@ -650,9 +659,27 @@ class RiskModel:
         return self._calibrate(self._raw(table, x), x, table)
 
     def predict_proba(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
-        """scikit-learn style: column 0 P(correct), column 1 P(misclassified)."""
+        """Probabilities of the classes ``classes_ = [False, True]`` of ``y`` (was the
+        classifier right?): column 0 is the risk P(misclassified), column 1 P(correct)."""
         risk = self.predict_risk(X, extra=extra)
-        return np.column_stack([1.0 - risk, risk])
+        return np.column_stack([risk, 1.0 - risk])
+
+    def predict(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
+        """Predicted ``y``: True where the classifier is expected right (risk below
+        ``threshold``), False where flagged; unreadable images are flagged."""
+        risk = self.predict_risk(X, extra=extra)
+        return ~(np.isnan(risk) | (risk >= self.threshold_))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True  # image paths, or the feature table
+        return tags
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """Values of ``y`` in :meth:`predict_proba`'s column order: ``[False, True]``."""
+        self._check_fitted()
+        return np.array([False, True])
 
     def atypicality(self, X: Any) -> np.ndarray:
         """How unusual each image's statistics are next to typical, correctly classified images.

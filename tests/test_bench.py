@@ -415,3 +415,25 @@ def test_head_mc_scores_are_dropout_passes_over_the_embedding() -> None:
     head._dropout.p = 0.5
     noisy = head_mc_scores(head, emb, passes=64)
     assert (noisy["signal_mc_mutual_information"] > 1e-4).mean() > 0.9
+
+
+def test_signals_section_lists_every_approach_best_first() -> None:
+    from featrisk.bench.report_md import signals_section
+
+    def row(approach, subset, auroc):
+        return {"approach": approach, "subset": subset, "auroc": auroc, "auroc_low": auroc - 0.01,
+                "auroc_high": auroc + 0.01, "aurc": 0.1, "caught": 0.3}
+
+    sig = {"dataset": "independent", "n_images": 100, "n_clean": 10, "folds": 5,
+           "classifiers": {"lite0": {
+               "model": "efficientnet-lite0", "input_px": 224, "accuracy": 0.6,
+               "clean_accuracy": 0.8, "recommendation": "Use the stacked hybrid.",
+               "stack_inputs": {"signal_max_softmax": 5},
+               "table": [row("signal_max_softmax", "all", 0.88), row("stacked hybrid", "all", 0.9),
+                         row("signal_max_softmax", "clean photos", 0.85)]}},
+           "transfer": None}
+    text = "\n".join(signals_section(sig))
+    assert "## Every failure predictor on the independent set" in text
+    assert text.index("| stacked hybrid | 0.900") < text.index("| signal_max_softmax | 0.880")
+    assert "| signal_max_softmax | 0.850 [0.840, 0.860]" in text  # the clean photos table
+    assert "Transfer" not in text

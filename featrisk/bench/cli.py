@@ -254,10 +254,14 @@ def _earlier_heldout(path: Path) -> dict[str, Any]:
 def _with_side_results(meta: dict[str, Any], bench_dir: Path) -> dict[str, Any]:
     """meta plus the JSON of ``bench speed`` and ``bench ablation`` when they were run."""
     out = dict(meta)
-    for key in ("speed", "ablation", "signals"):
+    for key in ("speed", "ablation"):
         path = bench_dir / f"{key}.json"
         if path.exists():
             out[key] = json.loads(path.read_text())
+    signals = {p.stem.removeprefix("signals_"): json.loads(p.read_text())
+               for p in sorted(bench_dir.glob("signals_*.json"))}
+    if signals:
+        out["signals"] = signals
     suffix = PROFILES["fast"].suffix
     fast = {name: json.loads((bench_dir / f"{name}{suffix}.json").read_text())
             for name in ("imagenet", "cifar") if (bench_dir / f"{name}{suffix}.json").exists()}
@@ -368,25 +372,37 @@ def cmd_ablation(args: argparse.Namespace) -> int:
 
 
 def cmd_signals(args: argparse.Namespace) -> int:
-    """Every failure predictor on the ImageNet set for Lite0 and Lite2; JSON to --out."""
+    """Every failure predictor on one outcome set, per classifier; JSON to --out."""
     from featrisk.bench.signals import classifier_signals, evaluate_signals
 
-    cache = Path(args.cache_root) / "imagenet"
+    root = Path(args.cache_root)
+    cache = root / args.dataset
     outcomes = pd.read_csv(cache / "outcomes.csv")
     features, _ = features_cached(outcomes, cache, n_jobs=args.n_jobs)
     ok = features["error"].isna().to_numpy()
     features, outcomes = features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
     features.attrs.update(featrisk_schema=SCHEMA_VERSION, featrisk_profile="default")
+    estimator = None
+    if args.dataset == "independent":  # its damage stays unseen: estimators of the other photos
+        from featrisk.bench.signals import reference_estimator_outputs
+
+        ref_outcomes = pd.read_csv(root / "imagenet" / "outcomes.csv")
+        ref_features, _ = features_cached(ref_outcomes, root / "imagenet", n_jobs=args.n_jobs)
+        estimator = reference_estimator_outputs(
+            features, outcomes, (ref_features, ref_outcomes),
+            composed=composed_rows(root, n_jobs=args.n_jobs), folds=args.folds, seed=args.seed)
     paths = outcomes["path"].astype(str).tolist()
     signals = {name: classifier_signals(paths, name, cache) for name in args.models}
     result = evaluate_signals(features, outcomes, signals, folds=args.folds, seed=args.seed,
-                              n_boot=args.n_boot)
+                              n_boot=args.n_boot, estimator=estimator)
+    result["dataset"] = args.dataset
     result["command"] = " ".join(["featrisk bench signals", *map(shlex.quote, sys.argv[3:])])
     result["machine"] = machine_description()
     result["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1, default=float) + "\n")
-    print(f"featrisk bench signals -> {args.out}")
+    out = Path(args.out or f"benchmarks/signals_{args.dataset}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    print(f"featrisk bench signals -> {out}")
     return 0
 
 
@@ -442,15 +458,16 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--n-jobs", type=int, default=2)
     d.set_defaults(func=cmd_train_default)
     g = bsub.add_parser("signals", help="every failure predictor (softmax, MC dropout, "
-                                        "embeddings, confusion, featrisk, the stack) on the "
-                                        "ImageNet set for EfficientNet-Lite0 and -Lite2")
-    g.add_argument("--cache-root", required=True, help="folder holding imagenet/outcomes.csv")
+                                        "embeddings, confusion, featrisk, the stack) on an "
+                                        "outcome set for EfficientNet-Lite0 and -Lite2")
+    g.add_argument("--cache-root", required=True, help="folder holding <dataset>/outcomes.csv")
+    g.add_argument("--dataset", default="imagenet", choices=["imagenet", "independent"])
     g.add_argument("--models", nargs="+", default=["lite0", "lite2"], choices=["lite0", "lite2"])
     g.add_argument("--folds", type=int, default=5)
     g.add_argument("--n-boot", type=int, default=1000)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--n-jobs", type=int, default=2)
-    g.add_argument("--out", default="benchmarks/signals.json")
+    g.add_argument("--out", help="JSON (default benchmarks/signals_<dataset>.json)")
     g.set_defaults(func=cmd_signals)
     a = bsub.add_parser("ablation", help="AUROC lost per millisecond saved, per feature "
                                          "family and per working-image size")

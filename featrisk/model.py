@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from featrisk import metrics, stack
+from featrisk import metrics, stack, wording
 from featrisk._logistic import _sigmoid, logistic_fit, platt_fit
 from featrisk.atypicality import MIN_IMAGES as ATYP_MIN_IMAGES
 from featrisk.atypicality import Atypicality
@@ -61,7 +61,8 @@ MONOTONE = {
     "softmax_gini": 1,
 }
 
-#: Quantiles of the training features kept to describe values in words ("very low", ...).
+#: Quantiles of the training features kept to describe values in words ("very low", ...,
+#: and which side of usual a reason's value lies on, :mod:`featrisk.wording`).
 QUANTILES = (0.05, 0.25, 0.75, 0.95)
 
 #: Most out-of-fold rows kept in a model (a seeded subsample beyond this).
@@ -754,34 +755,56 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         return frame.sort_values("mean_abs_contribution", ascending=False)
 
     def describe_value(self, feature: str, value: float) -> str:
-        """Words for a value against the training distribution ("very low" ... "very high")."""
-        q05, q25, q75, q95 = self.feature_quantiles_[feature]
-        if value < q05:
-            return "very low"
-        if value < q25:
-            return "low"
-        if value > q95:
-            return "very high"
-        if value > q75:
-            return "high"
-        return "typical"
+        """Words for a value against the training distribution ("very low" ... "very high").
+
+        See :func:`featrisk.wording.level`: below the 5th percentile of the training images
+        is "very low", below the 25th "low", above the 75th "high", above the 95th "very
+        high", else "typical".
+        """
+        self._check_fitted()
+        return wording.level(value, self.feature_quantiles_[feature])
 
     def reasons(self, contributions: pd.DataFrame, table: pd.DataFrame, *, top: int = 3) -> list[str]:
-        """Top risk-raising features per image, in words, e.g. ``"blur_tile_max very low (+0.82)"``."""
+        """Top risk-raising inputs per image in plain words, e.g. ``"darker than usual (+0.82)"``.
+
+        Each reason is the phrase for the side of usual the image's value lies on (against
+        the training quantiles, :mod:`featrisk.wording`) and its TreeSHAP contribution in
+        log-odds; reasons are joined by ``"; "``, largest first. :meth:`reason_features`
+        gives the same reasons' column names.
+
+        Parameters
+        ----------
+        contributions : DataFrame
+            TreeSHAP contributions per input column (:meth:`explain`), row-aligned with
+            ``table``.
+        table : DataFrame
+            The images' input values (:meth:`inputs`).
+        top : int, default 3
+            Most reasons per image; only inputs that raised the risk count.
+
+        Returns
+        -------
+        list of str
+            One string per image, empty where nothing raised the risk or the image could not
+            be read.
+        """
+        return self._reasons(contributions, table, top=top)[0]
+
+    def reason_features(self, contributions: pd.DataFrame, table: pd.DataFrame, *,
+                        top: int = 3) -> list[str]:
+        """The column names of :meth:`reasons`, joined by ``"; "`` in the same order.
+
+        For tools: ``"exposure_mean; blur_laplacian_var"`` where :meth:`reasons` reads
+        ``"darker than usual (+0.82); less fine detail than usual (+0.31)"``.
+        """
+        return self._reasons(contributions, table, top=top)[1]
+
+    def _reasons(self, contributions: pd.DataFrame, table: pd.DataFrame, *,
+                 top: int) -> tuple[list[str], list[str]]:
+        self._check_fitted()
         names = self.feature_names_
-        contrib = contributions[names].to_numpy()
-        values = table[names].to_numpy()
-        out = []
-        for i in range(len(contrib)):
-            row = contrib[i]
-            if not np.isfinite(row).all():
-                out.append("")
-                continue
-            order = np.argsort(-row)[:top]
-            parts = [f"{names[j]} {self.describe_value(names[j], values[i, j])} ({row[j]:+.2f})"
-                     for j in order if row[j] > 0]
-            out.append("; ".join(parts))
-        return out
+        return wording.reasons(names, contributions[names].to_numpy(), table[names].to_numpy(),
+                               [self.feature_quantiles_[f] for f in names], top=top)
 
     def __repr__(self) -> str:
         state = (f"fitted on {self.training_summary_['n_images']} images"
@@ -822,7 +845,8 @@ def fill_file_facts(table: pd.DataFrame, fill: dict[str, float]) -> pd.DataFrame
 def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
                threshold: float | None = None, top_reasons: int = 3,
                atypicality_threshold: float | None = None) -> pd.DataFrame:
-    """path, risk, atypicality, flagged, reasons, error per image (see :func:`featrisk.predict`)."""
+    """path, risk, atypicality, flagged, reasons, reason_features, error per image (see
+    :func:`featrisk.predict`)."""
     if atypicality_threshold is not None:
         model._check_atypicality()
     table, x = model._matrix(X, extra)
@@ -832,13 +856,17 @@ def risk_table(model: RiskModel, X: Any, *, extra: pd.DataFrame | None = None,
     flagged = np.where(np.isnan(risk), True, risk >= thr)
     if atypicality_threshold is not None:
         flagged |= atypicality >= atypicality_threshold
+    if top_reasons > 0:
+        words, columns = model._reasons(contributions_frame(model, table, x), table, top=top_reasons)
+    else:
+        words = columns = [""] * len(table)
     return pd.DataFrame({
         "path": table["path"].to_numpy(),
         "risk": risk,
         "atypicality": atypicality,
         "flagged": flagged.astype(bool),
-        "reasons": (model.reasons(contributions_frame(model, table, x), table, top=top_reasons)
-                    if top_reasons > 0 else pd.Series([""] * len(table), dtype=object)),
+        "reasons": pd.Series(words, dtype=object),
+        "reason_features": pd.Series(columns, dtype=object),
         "error": _row_errors(model, table, risk),
     })
 

@@ -26,7 +26,7 @@ class Filtered:
     ----------
     table : DataFrame
         One row per item, in order: ``path``, ``risk``, ``atypicality``, ``flagged``,
-        ``reasons``, ``error`` (as :func:`featrisk.predict`).
+        ``reasons``, ``reason_features``, ``error`` (as :func:`featrisk.predict`).
     keep : ndarray of bool
         True for the items to pass on: readable and not flagged.
     items : list

@@ -62,11 +62,13 @@ def feature_docs() -> pd.DataFrame:
     -------
     DataFrame
         Indexed by feature name, with columns ``family``, ``unit``, ``range``, ``worse``
-        (``"lower"``, ``"higher"``, ``"both"`` or ``"none"``) and ``doc``.
+        (``"lower"``, ``"higher"``, ``"both"`` or ``"none"``), ``doc``, and ``low`` and
+        ``high``: what a person would see when the value is lower or higher than usual, the
+        words risk reasons use (e.g. ``"darker than usual"`` for ``exposure_mean``).
     """
     rows = [
         {"feature": c.name, "family": c.name.split("_", 1)[0], "unit": c.unit,
-         "range": c.range, "worse": c.worse, "doc": c.doc}
+         "range": c.range, "worse": c.worse, "doc": c.doc, "low": c.low, "high": c.high}
         for c in COLUMNS
     ]
     return pd.DataFrame(rows).set_index("feature")

@@ -34,6 +34,7 @@ def test_every_column_documented() -> None:
     assert list(docs.index) == list(FEATURE_COLUMNS)
     assert set(docs["worse"]) <= {"lower", "higher", "both", "none"}
     assert (docs["doc"].str.len() > 10).all() and (docs["unit"].str.len() > 0).all()
+    assert (docs["low"].str.len() > 0).all() and (docs["low"] != docs["high"]).all()
     for name in FEATURE_COLUMNS:
         family, _, rest = name.partition("_")
         assert rest and name == name.lower(), name

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import featrisk
-from featrisk import metrics, stack
+from featrisk import metrics, stack, wording
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +99,8 @@ def test_predict_paths_equals_predict_table(demo, fitted) -> None:
     by_path = featrisk.predict(some, fitted)
     by_table = featrisk.predict(features.iloc[:25], fitted)
     pd.testing.assert_frame_equal(by_path, by_table)
-    assert list(by_path.columns) == ["path", "risk", "atypicality", "flagged", "reasons", "error"]
+    assert list(by_path.columns) == ["path", "risk", "atypicality", "flagged", "reasons",
+                                     "reason_features", "error"]
     assert by_path["risk"].between(0, 1).all()
 
 
@@ -177,8 +178,74 @@ def test_importance_and_reasons_name_real_features(demo, fitted) -> None:
     reasons = featrisk.predict(features, fitted)
     risky = reasons.sort_values("risk").iloc[-1]
     first = risky["reasons"].split("; ")[0]
-    name, _, rest = first.partition(" ")
-    assert name in fitted.feature_names_ and rest.endswith(")") and "(+" in rest
+    name = risky["reason_features"].split("; ")[0]
+    words, _, amount = first.rpartition(" (")
+    assert name in fitted.feature_names_ and name not in first
+    assert words in wording.phrases(name) and amount.startswith("+") and amount.endswith(")")
+
+
+def test_reasons_are_words_lined_up_with_their_columns(demo, fitted) -> None:
+    """Each reason is its column's phrase for the side of usual the image's value lies on,
+    with its TreeSHAP contribution; reason_features names the same columns in order."""
+    features, _ = demo
+    pred = featrisk.predict(features, fitted)
+    table, contrib = fitted.inputs(features), fitted.explain(features)
+    assert pred["reasons"].tolist() == fitted.reasons(contrib, table)
+    assert pred["reason_features"].tolist() == fitted.reason_features(contrib, table)
+    seen = set()
+    for i, (words, names) in enumerate(zip(pred["reasons"], pred["reason_features"], strict=True)):
+        assert (words == "") == (names == ""), i
+        if not words:
+            continue
+        parts, columns = words.split("; "), names.split("; ")
+        assert len(parts) == len(columns) <= 3 and len(set(columns)) == len(columns), i
+        amounts = []
+        for part, column in zip(parts, columns, strict=True):
+            phrase, _, amount = part.rpartition(" (")
+            value, q = table.loc[i, column], fitted.feature_quantiles_[column]
+            assert phrase == wording.phrase(column, value, q) and column not in phrase, (i, part)
+            amounts.append(float(amount.rstrip(")")))
+            assert amounts[-1] == pytest.approx(contrib.loc[i, column], abs=0.006), (i, part)
+        assert amounts == sorted(amounts, reverse=True) and min(amounts) > 0, (i, words)
+        seen.update(columns)
+    # the estimator's outputs are among the reasons, and read as damage
+    assert any(c.startswith("degradation_") for c in seen), seen
+    assert all(w.split(" (")[0].startswith(("looks", "damage looks"))
+               for words, names in zip(pred["reasons"], pred["reason_features"], strict=True)
+               for w, c in zip(words.split("; "), names.split("; "), strict=True)
+               if c.startswith("degradation_"))
+
+
+def test_a_dark_image_reads_darker_than_usual(demo) -> None:
+    """A model that learned "dark images fail" explains a very dark image in those words."""
+    features, _ = demo
+    dark = (features["exposure_mean"] < features["exposure_mean"].quantile(0.2)).to_numpy()
+    model = featrisk.fit(features, ~dark, features=["exposure_mean", "blur_laplacian_var"],
+                         degradation=None, cv=3)
+    assert model.feature_quantiles_["exposure_mean"][0] > 0.05
+    table = features.iloc[:20].copy()
+    table["exposure_mean"] = 0.01  # far below the training images' 5th percentile
+    pred = featrisk.predict(table, model)
+    assert pred["reasons"].str.startswith("darker than usual (+").all(), pred["reasons"].tolist()
+    assert (pred["reason_features"].str.split("; ").str[0] == "exposure_mean").all()
+    table["exposure_mean"] = 0.6  # bright: the same column now lowers the risk
+    pred = featrisk.predict(table, model)
+    assert not pred["reasons"].str.contains("darker|brighter").any(), pred["reasons"].tolist()
+    assert not pred["reason_features"].str.contains("exposure_mean").any()
+
+
+def test_extra_columns_reason_in_their_own_words(demo) -> None:
+    features, outcomes = demo
+    wrong = ~outcomes["correct"].to_numpy(bool)
+    extra = pd.DataFrame({"path": outcomes["path"], "softmax_max_prob": outcomes["max_prob"],
+                          "flare_score": wrong + np.random.default_rng(0).normal(0, 0.3, len(wrong))})
+    model = featrisk.fit(features, ~wrong, extra=extra, groups=outcomes["crop"].to_numpy(), cv=3,
+                         learning_rate=0.1)
+    pred = featrisk.predict(features, model, extra=extra)
+    words, names = "; ".join(pred["reasons"]), "; ".join(pred["reason_features"])
+    assert "flare_score higher than usual (+" in words  # no phrase known: the name stays
+    assert "classifier less confident than usual (+" in words and "softmax_max_prob" not in words
+    assert "softmax_max_prob" in names and "flare_score" in names
 
 
 def test_save_load_round_trip_identical(tmp_path: Path, demo, fitted) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import featrisk
-from featrisk import metrics
+from featrisk import metrics, wording
 from featrisk.cli import main
 from featrisk.report import compute, render, report, write_junit
 
@@ -126,6 +126,25 @@ def test_everything_embedded_no_script(built) -> None:
     assert len(sources) >= 6 + 8  # figures and thumbnails
     assert all(s.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")) for s in sources)
     assert "http://" not in html and "https://" not in html
+
+
+def test_gallery_reasons_are_words_with_their_columns(built) -> None:
+    """Cards read each reason in words, with its feature column beside it in code type."""
+    out, d = built
+    html = out.read_text(encoding="utf-8")
+    rows = [r for rows in d["gallery"].values() for r in rows if r["reasons"]]
+    assert rows
+    for r in rows:
+        words, names = r["reasons"].split("; "), r["reason_features"].split("; ")
+        assert len(words) == len(names)
+        for w, c in zip(words, names, strict=True):
+            assert c not in w and w.rpartition(" (")[0] in wording.phrases(c), (w, c)
+            assert f"<li>{render.e(w)} <code class=col>{render.e(c)}</code></li>" in html
+    assert " very low (" not in html and " very high (" not in html
+    # a gallery row saved before reason_features existed still shows its words
+    card = render._card({"path": "a.jpg", "name": "a.jpg", "risk": 0.5,
+                         "reasons": "darker than usual (+0.50)"}, {})
+    assert "<li>darker than usual (+0.50)</li>" in card and "<code" not in card
 
 
 @pytest.mark.parametrize("name", ["auroc", "auprc", "aurc", "ece"])

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -57,6 +57,11 @@ class Column:
         (extremes), or ``"none"`` (descriptive only).
     doc : str
         What the value measures, and how it behaves on small and large images.
+    low, high : str
+        What a person would see in an image whose value is lower (higher) than usual, in a
+        few plain lower-case words that do not repeat the column name, e.g. ``"darker than
+        usual"``. Risk reasons (:mod:`featrisk.wording`) read them in place of the column
+        name; keyword-only, so a declaration shows which phrase is which.
     """
 
     name: str
@@ -64,6 +69,8 @@ class Column:
     range: str
     worse: str
     doc: str
+    low: str = field(kw_only=True)
+    high: str = field(kw_only=True)
 
 
 class view:  # noqa: N801 - used as a decorator, like functools.cached_property

@@ -32,41 +32,67 @@ HIGH_FREQ = 0.25
 TILE_GRID = 4
 #: Coarser scales (successive pyrDown halvings) at which edge strength is compared.
 EDGE_LEVELS = ("half", "quarter", "eighth")
+#: (low, high) words of each edge-ratio column, by level and statistic: the half-size ratio
+#: reads slight softening, the quarter-size one wider smears, the eighth-size one heavy blur;
+#: the largest direction tells blur along one direction, the smallest blur in all of them.
+_EDGE_WORDS = {
+    ("half", ""): ("crisper edges than usual", "softer edges than usual"),
+    ("half", "_max"): ("edges crisp in every direction", "edges soft in some direction"),
+    ("half", "_min"): ("edges crisp in some direction", "edges soft in every direction"),
+    ("quarter", ""): ("edges less smeared than usual", "edges more smeared than usual"),
+    ("quarter", "_max"): ("edges unsmeared in every direction", "edges smeared in some direction"),
+    ("quarter", "_min"): ("edges unsmeared in some direction", "edges smeared in every direction"),
+    ("eighth", ""): ("less heavy blur than usual", "heavier blur than usual"),
+    ("eighth", "_max"): ("no heavy blur in any direction", "heavy blur along some direction"),
+    ("eighth", "_min"): ("some direction free of heavy blur", "heavy blur in every direction"),
+}
 #: Quantile of the absolute directional derivative that stands for the strongest edges.
 EDGE_QUANTILE = 0.99
 
 COLUMNS = (
     Column("blur_laplacian_var", "grey level^2", "[0, ~1e4]", "lower",
-           "Variance of the 4-neighbour Laplacian on the working image (short side <= 224 px)."),
+           "Variance of the 4-neighbour Laplacian on the working image (short side <= 224 px).",
+           low="less fine detail than usual", high="more fine detail than usual"),
     Column("blur_laplacian_var_native", "grey level^2", "[0, ~1e4]", "lower",
            "Variance of the Laplacian at native resolution (large photos score lower than "
-           "their working image: detail per pixel falls with resolution)."),
+           "their working image: detail per pixel falls with resolution).",
+           low="less detail at full resolution", high="more detail at full resolution"),
     Column("blur_laplacian_norm", "ratio", "[0, ~10]", "lower",
            "Laplacian variance / (luminance variance + 1): sharpness normalised for contrast, "
-           "so flat but sharp scenes are not taken for blur."),
+           "so flat but sharp scenes are not taken for blur.",
+           low="less detail for its contrast", high="more detail for its contrast"),
     Column("blur_tenengrad", "grey level^2", "[0, ~1e5]", "lower",
-           "Mean squared Sobel gradient magnitude (Tenengrad) on the working image."),
+           "Mean squared Sobel gradient magnitude (Tenengrad) on the working image.",
+           low="softer overall than usual", high="crisper overall than usual"),
     Column("blur_hf_share", "share", "[0, 1]", "lower",
            "Share of spectral energy above 0.25 cycles/px on a 64x64 area-resampled, "
-           "Hann-windowed luminance (DC removed)."),
+           "Hann-windowed luminance (DC removed).",
+           low="less fine texture than usual", high="more fine texture than usual"),
     Column("blur_tile_min", "log10 grey level^2", "[0, ~5]", "lower",
-           "log10(1 + mean squared Laplacian) of the blurriest tile of a 4x4 grid."),
+           "log10(1 + mean squared Laplacian) of the blurriest tile of a 4x4 grid.",
+           low="blurriest area blurrier than usual", high="blurriest area sharper than usual"),
     Column("blur_tile_p25", "log10 grey level^2", "[0, ~5]", "lower",
-           "25th percentile of the tile values."),
+           "25th percentile of the tile values.",
+           low="many areas blurrier than usual", high="many areas sharper than usual"),
     Column("blur_tile_max", "log10 grey level^2", "[0, ~5]", "lower",
-           "Sharpest tile: low only when the whole image is blurred."),
+           "Sharpest tile: low only when the whole image is blurred.",
+           low="sharpest area blurrier than usual", high="sharpest area sharper than usual"),
     Column("blur_tile_spread", "log10 ratio", "[0, ~5]", "higher",
-           "Sharpest minus blurriest tile: high for partly blurred images."),
+           "Sharpest minus blurriest tile: high for partly blurred images.",
+           low="sharpness more even than usual", high="sharpness more uneven than usual"),
     Column("blur_scale_ratio", "log10 ratio", "[-3, 3]", "lower",
            "log10 of Laplacian variance at working size over that at half size: how much "
-           "detail lives at the finest scale."),
+           "detail lives at the finest scale.",
+           low="pixel-level detail weaker than usual", high="pixel-level detail stronger than usual"),
     Column("blur_coherence", "ratio", "[0, 1]", "higher",
            "Global structure-tensor coherence of gradients: 0 isotropic, 1 one direction "
-           "(motion blur, stripes)."),
+           "(motion blur, stripes).",
+           low="less streaked one way than usual", high="more streaked one way than usual"),
     Column("blur_directional_ratio", "ratio", "[0, 1]", "lower",
            "Weakest over strongest directional second-difference energy, comparing 0 with "
            "90 degrees and 45 with 135 degrees (the smaller of the two ratios): low when "
-           "detail is smeared along one direction (motion blur)."),
+           "detail is smeared along one direction (motion blur).",
+           low="detail smeared more along one direction", high="detail more even across directions"),
     *(
         Column(f"blur_edge_ratio_{level}{stat}", "log10 ratio", "[~-3, 0]", "higher",
                f"log10 of the 99th percentile of the absolute directional derivative on the "
@@ -75,7 +101,8 @@ COLUMNS = (
                f"their contrast across scales, so the ratio reads edge width rather than "
                f"content: it rises as blur widens edges, until they are wider than the scale "
                f"(the eighth-size ratio keeps rising longest); the largest direction tells "
-               f"motion blur.")
+               f"motion blur.",
+               low=_EDGE_WORDS[level, stat][0], high=_EDGE_WORDS[level, stat][1])
         for level in EDGE_LEVELS
         for stat, what in (("", "mean"), ("_max", "largest"), ("_min", "smallest"))
     ),
@@ -83,14 +110,17 @@ COLUMNS = (
            "Motion-blur length the cepstrum implies, as a share of the short side: the radius "
            "of the deepest negative cepstral peak of the central square (linear motion blur "
            "puts periodic zeros in the spectrum, which show there as a dip at the blur "
-           "length); meaningless when blur_motion_cepstrum is low; 0 under 64 px."),
+           "length); meaningless when blur_motion_cepstrum is low; 0 under 64 px.",
+           low="shorter motion streaks than usual", high="longer motion streaks than usual"),
     Column("blur_motion_cepstrum", "log-amplitude", "[0, ~0.25]", "higher",
            "Depth of that negative cepstral peak: median 0.028 on sharp photos, 0.09-0.13 "
-           "under linear motion blur; 0 under 64 px."),
+           "under linear motion blur; 0 under 64 px.",
+           low="weaker motion-blur trace than usual", high="stronger motion-blur trace than usual"),
     Column("blur_repeat_share", "share", "[0, 1]", "higher",
            "Share of adjacent native pixel pairs (horizontal and vertical) with identical "
            "luminance in the central <= 1024 px: pixelation and nearest-neighbour upscaling "
-           "raise it (so do clipped or flat areas)."),
+           "raise it (so do clipped or flat areas).",
+           low="fewer blocky repeated pixels than usual", high="more blocky repeated pixels than usual"),
 )
 
 

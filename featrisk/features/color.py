@@ -20,34 +20,50 @@ HUE_BINS, SAT_BINS = 8, 4
 CHROMATIC_MIN = 38
 
 _HUE_NAMES = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta")
+#: Plain words for the SAT_BINS saturation bins, least to most saturated.
+_SAT_WORDS = ("near-grey", "muted-colour", "rich-colour", "vivid-colour")
 
 COLUMNS = (
-    Column("color_mean_r", "intensity", "[0, 1]", "none", "Mean red channel."),
-    Column("color_mean_g", "intensity", "[0, 1]", "none", "Mean green channel."),
-    Column("color_mean_b", "intensity", "[0, 1]", "none", "Mean blue channel."),
-    Column("color_saturation_mean", "saturation", "[0, 1]", "both", "Mean HSV saturation."),
-    Column("color_saturation_std", "saturation", "[0, 0.5]", "lower", "Std of HSV saturation."),
+    Column("color_mean_r", "intensity", "[0, 1]", "none", "Mean red channel.",
+           low="less red overall than usual", high="more red overall than usual"),
+    Column("color_mean_g", "intensity", "[0, 1]", "none", "Mean green channel.",
+           low="less green overall than usual", high="more green overall than usual"),
+    Column("color_mean_b", "intensity", "[0, 1]", "none", "Mean blue channel.",
+           low="less blue overall than usual", high="more blue overall than usual"),
+    Column("color_saturation_mean", "saturation", "[0, 1]", "both", "Mean HSV saturation.",
+           low="duller colours than usual", high="stronger colours than usual"),
+    Column("color_saturation_std", "saturation", "[0, 0.5]", "lower", "Std of HSV saturation.",
+           low="colour strength more uniform than usual", high="colour strength more varied than usual"),
     *(
         Column(f"color_hue_{i}_{name}", "share", "[0, 1]", "none",
                f"Share of all pixels that are chromatic (S, V >= 0.15) with hue in bin {i} "
-               f"of 8 (45 degrees each, starting at red: {name}).")
+               f"of 8 (45 degrees each, starting at red: {name}).",
+               low=f"fewer {name} areas than usual", high=f"more {name} areas than usual")
         for i, name in enumerate(_HUE_NAMES)
     ),
     *(
         Column(f"color_sat_{i}", "share", "[0, 1]", "none",
-               f"Share of pixels with HSV saturation in [{i / 4:.2f}, {(i + 1) / 4:.2f}).")
+               f"Share of pixels with HSV saturation in [{i / 4:.2f}, {(i + 1) / 4:.2f}).",
+               low=f"fewer {_SAT_WORDS[i]} areas than usual",
+               high=f"more {_SAT_WORDS[i]} areas than usual")
         for i in range(SAT_BINS)
     ),
     Column("color_colorfulness", "intensity*255", "[0, ~200]", "both",
-           "Hasler-Suesstrunk colourfulness M = sigma_rgyb + 0.3 mu_rgyb; < 15 is nearly grey."),
-    Column("color_cast_a", "Lab a*", "[-128, 127]", "both", "Mean a* (+ red/magenta, - green)."),
-    Column("color_cast_b", "Lab b*", "[-128, 127]", "both", "Mean b* (+ yellow, - blue)."),
+           "Hasler-Suesstrunk colourfulness M = sigma_rgyb + 0.3 mu_rgyb; < 15 is nearly grey.",
+           low="less colourful than usual", high="more colourful than usual"),
+    Column("color_cast_a", "Lab a*", "[-128, 127]", "both", "Mean a* (+ red/magenta, - green).",
+           low="greener tint than usual", high="redder tint than usual"),
+    Column("color_cast_b", "Lab b*", "[-128, 127]", "both", "Mean b* (+ yellow, - blue).",
+           low="bluer tint than usual", high="yellower tint than usual"),
     Column("color_cast_strength", "Lab units", "[0, ~180]", "higher",
-           "Distance of the mean (a*, b*) from neutral grey."),
+           "Distance of the mean (a*, b*) from neutral grey.",
+           low="weaker colour tint than usual", high="stronger colour tint than usual"),
     Column("color_cast_ratio", "ratio", "[0, ~20]", "higher",
-           "Cast strength / (mean chroma spread around the mean + 1)."),
+           "Cast strength / (mean chroma spread around the mean + 1).",
+           low="one tint dominates less than usual", high="one tint dominates more than usual"),
     Column("color_greyworld_dev", "ratio", "[0, 1.5]", "higher",
-           "Std of the three channel means / their mean: deviation from the grey-world assumption."),
+           "Std of the three channel means / their mean: deviation from the grey-world assumption.",
+           low="colour balance more neutral than usual", high="colour balance more skewed than usual"),
 )
 
 

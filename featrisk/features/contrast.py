@@ -8,19 +8,26 @@ import numpy as np
 from featrisk.features._base import Column, ImageContext, percentiles_from_hist, quantile
 
 COLUMNS = (
-    Column("contrast_rms", "luminance", "[0, 0.5]", "lower", "Standard deviation of luminance."),
+    Column("contrast_rms", "luminance", "[0, 0.5]", "lower", "Standard deviation of luminance.",
+           low="lower contrast than usual", high="higher contrast than usual"),
     Column("contrast_michelson", "ratio", "[0, 1]", "lower",
-           "(p99 - p01) / (p99 + p01) of luminance, a robust Michelson contrast."),
-    Column("contrast_range_p5_p95", "luminance", "[0, 1]", "lower", "p95 - p05 of luminance."),
+           "(p99 - p01) / (p99 + p01) of luminance, a robust Michelson contrast.",
+           low="weaker black-white contrast than usual", high="stronger black-white contrast than usual"),
+    Column("contrast_range_p5_p95", "luminance", "[0, 1]", "lower", "p95 - p05 of luminance.",
+           low="main tones closer together than usual", high="main tones further apart than usual"),
     Column("contrast_local_mean", "grey levels", "[0, ~128]", "lower",
-           "Mean local standard deviation in 7x7 windows (working image)."),
+           "Mean local standard deviation in 7x7 windows (working image).",
+           low="less local contrast than usual", high="more local contrast than usual"),
     Column("contrast_local_std", "grey levels", "[0, ~128]", "lower",
-           "Spread (std) of the local standard deviation over the image."),
+           "Spread (std) of the local standard deviation over the image.",
+           low="local contrast more even than usual", high="local contrast more uneven than usual"),
     Column("contrast_local_p10", "grey levels", "[0, ~128]", "lower",
-           "10th percentile of local standard deviation: how flat the flattest areas are."),
+           "10th percentile of local standard deviation: how flat the flattest areas are.",
+           low="flattest areas flatter than usual", high="flattest areas more textured than usual"),
     Column("contrast_dark_channel", "intensity", "[0, 1]", "higher",
            "Mean dark channel (minimum over RGB, then over a 7x7 window) of the working image "
-           "(He et al., CVPR 2009): haze, fog and lifted blacks raise it."),
+           "(He et al., CVPR 2009): haze, fog and lifted blacks raise it.",
+           low="less hazy than usual", high="hazier than usual"),
 )
 
 

@@ -14,14 +14,18 @@ ORIENT_BINS = 18
 
 COLUMNS = (
     Column("edges_canny_density", "share", "[0, 1]", "lower",
-           "Share of working-image pixels on Canny edges (thresholds 50/150)."),
+           "Share of working-image pixels on Canny edges (thresholds 50/150).",
+           low="fewer edges than usual", high="more edges than usual"),
     Column("edges_grad_mean", "grey levels/px", "[0, ~1000]", "lower",
-           "Mean Sobel gradient magnitude."),
+           "Mean Sobel gradient magnitude.",
+           low="gentler tone changes than usual", high="sharper tone changes than usual"),
     Column("edges_grad_p90", "grey levels/px", "[0, ~1000]", "lower",
-           "90th percentile of the Sobel gradient magnitude (strength of the strong edges)."),
+           "90th percentile of the Sobel gradient magnitude (strength of the strong edges).",
+           low="strongest edges fainter than usual", high="strongest edges bolder than usual"),
     Column("edges_orientation_entropy", "bits", "[0, 4.17]", "lower",
            "Entropy of the magnitude-weighted orientation histogram (18 bins) of strong "
-           "gradients; low for one dominant direction, 0 when no strong gradient exists."),
+           "gradients; low for one dominant direction, 0 when no strong gradient exists.",
+           low="edges in fewer directions than usual", high="edges in more directions than usual"),
 )
 
 

@@ -19,11 +19,15 @@ from featrisk.io import IN_MEMORY
 COLUMNS = (
     Column("jpeg_blockiness", "ratio", "[0, ~5]", "higher",
            "Mean |step| across 8x8 block boundaries / mean |step| inside blocks, native "
-           "resolution; ~1 without blocking (0 for images under 16 px)."),
+           "resolution; ~1 without blocking (0 for images under 16 px).",
+           low="fewer visible compression blocks than usual",
+           high="more visible compression blocks than usual"),
     Column("jpeg_quality", "IJG quality", "[1, 100]", "lower",
-           "Quality implied by the file's luminance quantisation table; 100 for lossless files."),
+           "Quality implied by the file's luminance quantisation table; 100 for lossless files.",
+           low="stronger compression than usual", high="lighter compression than usual"),
     Column("jpeg_chroma_share", "ratio", "0.25, 0.5, 1", "lower",
-           "Chroma resolution relative to luma (0.25 = 4:2:0, 0.5 = 4:2:2, 1 = 4:4:4 or lossless)."),
+           "Chroma resolution relative to luma (0.25 = 4:2:0, 0.5 = 4:2:2, 1 = 4:4:4 or lossless).",
+           low="colour stored coarser than usual", high="colour stored finer than usual"),
 )
 
 

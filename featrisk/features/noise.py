@@ -21,19 +21,25 @@ IMPULSE_LEVEL = 60
 
 COLUMNS = (
     Column("noise_sigma_luma", "grey levels", "[0, ~60]", "higher",
-           "Immerkaer sigma of luminance at native resolution (Gaussian-noise std estimate)."),
+           "Immerkaer sigma of luminance at native resolution (Gaussian-noise std estimate).",
+           low="less grain at full resolution", high="more grain at full resolution"),
     Column("noise_sigma_luma_work", "grey levels", "[0, ~60]", "higher",
-           "Immerkaer sigma of luminance on the working image (area averaging lowers noise)."),
+           "Immerkaer sigma of luminance on the working image (area averaging lowers noise).",
+           low="less visible grain than usual", high="more visible grain than usual"),
     Column("noise_sigma_flat", "grey levels", "[0, ~60]", "higher",
-           "Immerkaer sigma over the flattest half of the working image (texture-robust)."),
+           "Immerkaer sigma over the flattest half of the working image (texture-robust).",
+           low="smooth areas cleaner than usual", high="smooth areas grainier than usual"),
     Column("noise_sigma_chroma", "grey levels", "[0, ~60]", "higher",
-           "Mean Immerkaer sigma of the Cr and Cb channels of the working image."),
+           "Mean Immerkaer sigma of the Cr and Cb channels of the working image.",
+           low="less colour noise than usual", high="more colour noise than usual"),
     Column("noise_impulse_frac", "share", "[0, 1]", "higher",
            "Share of pixels differing from their 3x3 median by more than 60 grey levels "
-           "(salt-and-pepper, dead pixels)."),
+           "(salt-and-pepper, dead pixels).",
+           low="fewer stray dots than usual", high="more stray dots than usual"),
     Column("noise_tile_spread", "log10 ratio", "[0, ~3]", "higher",
            "log10 of the noisiest over the median tile sigma on a 4x4 grid (working image): a "
-           "noisy or textured patch pasted over part of the image raises it."),
+           "noisy or textured patch pasted over part of the image raises it.",
+           low="grain more even than usual", high="grain more uneven than usual"),
 )
 
 

@@ -36,29 +36,38 @@ PATCH_GAP = 5
 
 COLUMNS = (
     Column("occlusion_flat_region_share", "share", "[0, 1]", "higher",
-           "Area share of the largest 4-connected region of flat cells (local std < 2)."),
+           "Area share of the largest 4-connected region of flat cells (local std < 2).",
+           low="smaller flat region than usual", high="larger flat region than usual"),
     Column("occlusion_textureless_tile_share", "share", "[0, 1]", "higher",
-           "Share of 8x8-grid tiles whose luminance std is below 3 grey levels."),
+           "Share of 8x8-grid tiles whose luminance std is below 3 grey levels.",
+           low="fewer blank patches than usual", high="more blank patches than usual"),
     Column("occlusion_center_border_texture", "log10 ratio", "[-3, 3]", "lower",
            "log10 of mean gradient magnitude in the central half of the area over that in "
-           "the border; low when the centre (where subjects sit) is covered or empty."),
+           "the border; low when the centre (where subjects sit) is covered or empty.",
+           low="centre plainer than usual", high="centre busier than usual"),
     Column("occlusion_dark_blob_share", "share", "[0, 1]", "higher",
-           "Area share of the largest connected region of flat cells darker than 20/255."),
+           "Area share of the largest connected region of flat cells darker than 20/255.",
+           low="smaller flat dark area than usual", high="larger flat dark area than usual"),
     Column("occlusion_bright_blob_share", "share", "[0, 1]", "higher",
-           "Area share of the largest connected region of flat cells brighter than 235/255."),
+           "Area share of the largest connected region of flat cells brighter than 235/255.",
+           low="smaller flat bright area than usual", high="larger flat bright area than usual"),
     Column("occlusion_line_strength", "share", "[0, 1]", "higher",
            "Largest share of one row or one column of the working image lying on Canny edges: "
-           "the straight borders of pasted patches, bars and frames raise it."),
+           "the straight borders of pasted patches, bars and frames raise it.",
+           low="shorter straight lines than usual", high="longer straight lines than usual"),
     Column("occlusion_row_edge_prominence", "ratio", "[0, ~20]", "higher",
            "Largest excess of one row's summed vertical-derivative magnitude (horizontal "
            "edges) over the running median of the 9 rows around it, divided by the mean row "
            "sum: the top and bottom borders of a pasted patch stand out even when they cover "
-           "only part of the row; median about 1 on photos."),
+           "only part of the row; median about 1 on photos.",
+           low="horizontal borders fainter than usual", high="horizontal borders stronger than usual"),
     Column("occlusion_col_edge_prominence", "ratio", "[0, ~20]", "higher",
            "The same for columns and horizontal derivatives (vertical edges: left and right "
-           "borders of a patch)."),
+           "borders of a patch).",
+           low="vertical borders fainter than usual", high="vertical borders stronger than usual"),
     Column("occlusion_edge_prominence", "ratio", "[0, ~20]", "higher",
-           "The larger of the row and column prominences."),
+           "The larger of the row and column prominences.",
+           low="straight borders fainter than usual", high="straight borders stronger than usual"),
     Column("occlusion_patch_share", "share", "[0, 1]", "higher",
            "Area share of a pasted rectangular patch as its straight borders imply: mean length "
            "of the two longest sharp horizontal borders over the width, times that of the two "
@@ -66,10 +75,12 @@ COLUMNS = (
            "of at least 12 grey levels, twice the steps just before and after (two-pixel "
            "steps when the working image is a resize, which spreads borders). Reads flat and "
            "contrasting patches best; a patch of noise-like texture barely shows (its borders "
-           "are no sharper than its inside)."),
+           "are no sharper than its inside).",
+           low="smaller pasted-looking patch than usual", high="larger pasted-looking patch than usual"),
     Column("occlusion_straight_border", "share", "[0, 1]", "higher",
            "Length of the longest sharp horizontal or vertical border (as in "
-           "occlusion_patch_share) over the width or height it runs along."),
+           "occlusion_patch_share) over the width or height it runs along.",
+           low="shorter sharp straight border than usual", high="longer sharp straight border than usual"),
 )
 
 

@@ -30,17 +30,21 @@ RADIAL_MIN_RADIUS = 0.15
 COLUMNS = (
     Column("overlay_veil", "luminance", "[0, 1]", "higher",
            "10th percentile of the dark channel (minimum over RGB and a 9x9 window): even the "
-           "darkest parts of a fogged or hazed scene are lifted."),
+           "darkest parts of a fogged or hazed scene are lifted.",
+           low="darkest parts less veiled than usual", high="darkest parts more veiled than usual"),
     Column("overlay_speck_share", "share", "[0, 1]", "higher",
            "Share of pixels that are small, bright, nearly colourless specks (white top-hat "
-           "with a 7x7 ellipse > 40 grey levels, saturation < 0.25): snow, rain, spatter."),
+           "with a 7x7 ellipse > 40 grey levels, saturation < 0.25): snow, rain, spatter.",
+           low="fewer white specks than usual", high="more white specks than usual"),
     Column("overlay_radial_ratio", "log10 ratio", "[~-1, ~2]", "higher",
            "log10 of the tangential over the radial gradient energy about the image centre: "
-           "~0 for photos, rising under zoom (radial) blur, which smears along the rays."),
+           "~0 for photos, rising under zoom (radial) blur, which smears along the rays.",
+           low="fewer streaks radiating from the centre", high="more streaks radiating from the centre"),
     Column("overlay_level_gaps", "share", "[0, 1]", "higher",
            "Share of empty histogram levels between the 1st and 99th percentile, mean over R, "
            "G and B, on the native image's central 256 x 256 px: banding from posterisation, "
-           "low bit depth or strong tone curves."),
+           "low bit depth or strong tone curves.",
+           low="smoother colour gradations than usual", high="more colour banding than usual"),
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featrisk import metrics
+from featrisk import metrics, wording
 from featrisk.extract import extract
 from featrisk.model import RiskModel, risk_table
 from featrisk.schema import feature_docs
@@ -38,7 +38,8 @@ def scored(model: RiskModel, X: Any, extra: pd.DataFrame | None,
     Returns
     -------
     (pred, contrib, values) : tuple of DataFrame
-        Row-aligned: :func:`featrisk.model.risk_table` (path, risk, flagged, reasons, error),
+        Row-aligned: :func:`featrisk.model.risk_table` (path, risk, flagged, reasons,
+        reason_features, error),
         :meth:`RiskModel.explain` (log-odds per feature, ``base_value``) and the design matrix
         (path, error and every feature and extra column).
     """
@@ -243,9 +244,14 @@ def segments(values: pd.DataFrame, features: list[str], risk: np.ndarray,
 
 
 def gallery(pred: pd.DataFrame, error: np.ndarray | None, *, k: int = 8) -> dict[str, list[dict]]:
-    """Riskiest, safest and (with outcomes) surprising images: low risk yet misclassified."""
+    """Riskiest, safest and (with outcomes) surprising images: low risk yet misclassified.
+
+    Each row carries ``reasons`` in words and, when ``pred`` has them, their column names
+    (``reason_features``).
+    """
     ok = pred["risk"].notna().to_numpy()
-    frame = pred.loc[ok, ["path", "risk", "reasons"]].copy()
+    shown = ["path", "risk", "reasons", *(["reason_features"] if "reason_features" in pred else [])]
+    frame = pred.loc[ok, shown].copy()
     if error is not None:
         frame["correct"] = error[ok] == 0
     frame = frame.sort_values("risk", kind="stable")
@@ -286,8 +292,10 @@ def feature_reference(names: list[str]) -> list[dict[str, Any]]:
         if f in docs.index:
             out.append({"feature": f, **docs.loc[f].to_dict()})
         else:
+            low, high = wording.phrases(f)
             out.append({"feature": f, "family": "extra", "unit": "", "range": "", "worse": "",
-                        "doc": "Extra column passed with extra= (not an image feature)."})
+                        "doc": "Extra column passed with extra= (not an image feature).",
+                        "low": low, "high": high})
     return out
 
 

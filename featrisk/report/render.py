@@ -41,6 +41,7 @@ img.fig{max-width:100%;height:auto;display:block;margin:.6rem 0}
 .card img,.card .noimg{width:96px;height:96px;object-fit:contain;display:block;background:#eee}
 .card .noimg{font-size:.7rem;color:#777;text-align:center;line-height:96px}
 .card ul{margin:.3rem 0 0;padding-left:1rem}.name{font-weight:600}
+.card code.col{color:#5b616b;font-size:.72rem}
 .bad{color:#c8384b;font-weight:600}.good{color:#2e7d4f;font-weight:600}
 td:not(.l){white-space:nowrap}.nw{white-space:nowrap}
 details{margin:.6rem 0}summary{cursor:pointer;color:#1b7f8c}
@@ -217,6 +218,16 @@ def _calibration(d: dict[str, Any], figs: dict[str, str]) -> str:
     return txt + fig(figs.get("calibration"), "calibration plot")
 
 
+def _reason_items(r: dict[str, Any]) -> list[str]:
+    """One list item per reason: the words, then the column name in small code type."""
+    words = [x for x in str(r.get("reasons") or "").split("; ") if x]
+    columns = [x for x in str(r.get("reason_features") or "").split("; ") if x]
+    if len(columns) != len(words):  # a table from before reason_features: words only
+        columns = [""] * len(words)
+    return [f"<li>{e(w)}" + (f" <code class=col>{e(c)}</code>" if c else "") + "</li>"
+            for w, c in zip(words, columns, strict=True)]
+
+
 def _card(r: dict[str, Any], thumbs: dict[str, str | None]) -> str:
     uri = thumbs.get(r["path"])
     img = (f'<img src="{e(uri)}" alt="{e(r["name"])}">' if uri
@@ -224,8 +235,7 @@ def _card(r: dict[str, Any], thumbs: dict[str, str | None]) -> str:
     verdict = ""
     if "correct" in r:
         verdict = " <span class=good>right</span>" if r["correct"] else " <span class=bad>wrong</span>"
-    reasons = [x for x in str(r.get("reasons") or "").split("; ") if x]
-    items = "".join(f"<li>{e(x)}</li>" for x in reasons) or "<li>no risk-raising feature</li>"
+    items = "".join(_reason_items(r)) or "<li>no risk-raising feature</li>"
     return (f'<div class=card>{img}<div><div class=name title="{e(r["path"])}">{e(r["name"])}</div>'
             f"risk {pct(r['risk'])}{verdict}</div><ul>{items}</ul></div>")
 
@@ -234,7 +244,9 @@ def _gallery(d: dict[str, Any], thumbs: dict[str, str | None]) -> str:
     blurbs = {"riskiest": "Highest predicted risk.",
               "safest": "Lowest predicted risk.",
               "surprises": "Misclassified although the model rated them safe: what it misses."}
-    out = ["<p>Reasons are the features that raised each image's risk most (TreeSHAP, log-odds).</p>"]
+    out = ["<p>Reasons are the features that raised each image's risk most (TreeSHAP, log-odds), "
+           "in words: how the image differs from the model's training images, with the feature "
+           "column after it.</p>"]
     for key, rows in d["gallery"].items():
         out.append(f"<h3>{key.capitalize()}</h3><p class=note>{blurbs[key]}</p>")
         out.append("<div class=cards>" + "".join(_card(r, thumbs) for r in rows) + "</div>"

@@ -34,7 +34,7 @@ import pandas as pd
 
 from featrisk._atomic import atomic_write
 from featrisk.errors import ModelFileError, NotFittedError, SchemaError
-from featrisk.model import fold_ids
+from featrisk.folds import fold_ids
 from featrisk.profiles import get_profile, profile_of
 from featrisk.schema import FEATURE_COLUMNS, SCHEMA_VERSION, check_feature_table
 

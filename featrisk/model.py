@@ -48,6 +48,7 @@ from featrisk.atypicality import MIN_IMAGES as ATYP_MIN_IMAGES
 from featrisk.atypicality import Atypicality
 from featrisk.errors import NotFittedError, SchemaError
 from featrisk.extract import extract
+from featrisk.folds import fold_ids
 from featrisk.profiles import get_profile, profile_of
 from featrisk.schema import FEATURE_COLUMNS, FILE_COLUMNS, check_feature_table
 
@@ -97,18 +98,6 @@ def stack_inputs(names: list[str]) -> tuple[list[int], int] | None:
     if not p_idx or "degradation_severity" not in names:
         return None
     return p_idx, names.index("degradation_severity")
-
-
-def fold_ids(n: int, *, cv: int, groups: np.ndarray | None, seed: int) -> np.ndarray:
-    """Assign each row a fold in 0..cv-1; whole groups go to one fold (shuffled, seeded)."""
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        return rng.permutation(np.arange(n) % cv)
-    uniq, inverse = np.unique(np.asarray(groups), return_inverse=True)
-    if len(uniq) < cv:
-        raise ValueError(f"groups has {len(uniq)} distinct values; need at least cv={cv}")
-    group_fold = rng.permutation(np.arange(len(uniq)) % cv)
-    return group_fold[inverse]
 
 
 def outcomes_from(correct: Any = None, *, y_true: Any = None, y_pred: Any = None) -> np.ndarray:

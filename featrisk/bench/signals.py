@@ -22,6 +22,7 @@ against featrisk fitted on Lite2's own, on the same folds.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from featrisk import metrics
+from featrisk.bench.classifiers import _to_input
 from featrisk.bench.evaluate import auroc_difference
 from featrisk.model import RiskModel, fold_ids
 
@@ -65,11 +67,12 @@ def load_model(name: str) -> Any:
 
 
 def _preprocess(side: int) -> Callable[[np.ndarray], np.ndarray]:
-    """RGB uint8 -> float32 3 x side x side, (x - 127) / 128 as the Lite models expect."""
+    """RGB uint8 -> float32 3 x side x side, scaled as the Lite models expect
+    (:func:`featrisk.bench.classifiers._to_input`)."""
     def prep(rgb: np.ndarray) -> np.ndarray:
         if rgb.shape[:2] != (side, side):
             rgb = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_LINEAR)
-        return ((rgb.astype(np.float32) - 127.0) / 128.0).transpose(2, 0, 1)
+        return _to_input(rgb[None])[0].transpose(2, 0, 1)
     return prep
 
 
@@ -77,6 +80,7 @@ def head_mc_scores(model: Any, embeddings: np.ndarray, *, passes: int = MC_PASSE
                    seed: int = 0) -> pd.DataFrame:
     """:func:`featrisk.signals.mc_scores` of ``passes`` dropout passes through the head."""
     from featrisk.signals import mc_scores
+    from featrisk.signals._checks import softmax
 
     rate = float(model._dropout.p)
     w = model._fc.weight.detach().numpy().astype(np.float64)
@@ -87,9 +91,7 @@ def head_mc_scores(model: Any, embeddings: np.ndarray, *, passes: int = MC_PASSE
         e = embeddings[start:start + MC_CHUNK].astype(np.float64)
         logits = np.stack([(e * (rng.random(e.shape) >= rate) / (1 - rate)) @ w.T + b
                            for _ in range(passes)])
-        logits -= logits.max(axis=2, keepdims=True)
-        p = np.exp(logits)
-        parts.append(mc_scores(p / p.sum(axis=2, keepdims=True)))
+        parts.append(mc_scores(softmax(logits)))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -105,7 +107,7 @@ def classifier_signals(paths: list[str], name: str, cache: Path, *,
         return {"logits": np.load(files["logits.npy"]),
                 "embeddings": np.load(files["embeddings.npy"]),
                 "mc": pd.read_parquet(files["mc.parquet"]),
-                "meta": pd.read_json(files["meta.json"], typ="series").to_dict()}
+                "meta": json.loads(files["meta.json"].read_text())}
     model = load_model(name)
     start = time.perf_counter()
     out = run(model, paths, preprocess=_preprocess(MODELS[name][1]), batch_size=64)
@@ -120,16 +122,16 @@ def classifier_signals(paths: list[str], name: str, cache: Path, *,
     np.save(files["logits.npy"], out.logits.astype(np.float32))
     np.save(files["embeddings.npy"], out.embeddings.astype(np.float32))
     mc.to_parquet(files["mc.parquet"], index=False)
-    pd.Series(meta).to_json(files["meta.json"])
+    files["meta.json"].write_text(json.dumps(meta))
     files["paths.txt"].write_text("\n".join(paths))
     log(f"  {name}: {len(paths)} images classified in {seconds:.0f} s")
     return {"logits": out.logits, "embeddings": out.embeddings, "mc": mc, "meta": meta}
 
 
-def _transfer(features: pd.DataFrame, error_from: np.ndarray, error_to: np.ndarray,
-              groups: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
-    """Out-of-fold image-only risk fitted on ``error_from``'s outcomes (the same folds as
-    compare's, so the risk fitted on ``error_to`` is compare's own featrisk row)."""
+def _transfer(features: pd.DataFrame, error_from: np.ndarray, groups: np.ndarray, *,
+              folds: int, seed: int) -> np.ndarray:
+    """Out-of-fold image-only risk fitted on ``error_from``'s outcomes, on the same folds
+    as compare's (whose featrisk row is the risk fitted on the other model's own)."""
     fold = fold_ids(len(features), cv=folds, groups=groups, seed=seed)
     risk = np.full(len(features), np.nan)
     for k in range(folds):
@@ -203,7 +205,7 @@ def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
     if len(names) == 2:
         a, b = names
         log(f"  transfer: featrisk fitted on {a}'s outcomes, scoring {b}'s")
-        moved = _transfer(features, errors[a], errors[b], groups, folds=folds, seed=seed)
+        moved = _transfer(features, errors[a], groups, folds=folds, seed=seed)
         result["transfer"] = {
             "from": a, "to": b,
             "auroc_transferred": metrics.auroc(errors[b], moved),

@@ -25,7 +25,7 @@ import numpy as np
 from featrisk._atomic import atomic_write
 from featrisk.compare import IMAGE
 from featrisk.report import _version
-from featrisk.report.render import CSP, CSS, ci, e, num, pct, table
+from featrisk.report.render import CSP, CSS, card, ci, e, num, pct, table, verdict
 from featrisk.report.thumbs import thumbnail
 
 if TYPE_CHECKING:
@@ -77,13 +77,10 @@ def _interval(row: Mapping[str, Any], name: str, *, share: bool = False) -> str:
 
 
 def _card(path: str, thumbs: dict[str, str | None], caption: str) -> str:
-    """One gallery card: the thumbnail (or a placeholder), the file name and an escaped caption."""
+    """One gallery card (:func:`featrisk.report.render.card`), its thumbnail made once."""
     if path not in thumbs:
         thumbs[path] = thumbnail(path)
-    uri, name = thumbs[path], Path(path).name
-    img = f'<img src="{e(uri)}" alt="{e(name)}">' if uri else "<div class=noimg>no image</div>"
-    return (f'<div class=card>{img}<div><div class=name title="{e(path)}">{e(name)}</div>'
-            f"{caption}</div></div>")
+    return card(path, Path(path).name, thumbs[path], caption)
 
 
 def _recommendation(c: Comparison) -> Section:
@@ -189,9 +186,8 @@ def _damaged(c: Comparison, paths: list[str] | None, damaged: np.ndarray | None,
     score = c.scores[IMAGE].to_numpy(np.float64)
     rows = np.flatnonzero(damaged.astype(bool))
     top = rows[np.argsort(-score[rows], kind="stable")][:TOP_DAMAGED]
-    verdicts = {0: " <span class=good>right</span>", 1: " <span class=bad>wrong</span>"}
     cards = [_card(paths[i], thumbs, f"{e(IMAGE)}: {num(float(score[i]))}"
-                   + ("" if error is None else verdicts[int(error[i])])) for i in top]
+                   + ("" if error is None else verdict(error[i] == 0))) for i in top]
     body = (f"<p>The {len(top)} highest-scored of the {len(rows)} images that look damaged, by the "
             "image-only risk (out of fold).</p>"
             + (f"<div class=cards>{''.join(cards)}</div>" if cards else "<p>None.</p>"))

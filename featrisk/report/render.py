@@ -228,16 +228,24 @@ def _reason_items(r: dict[str, Any]) -> list[str]:
             for w, c in zip(words, columns, strict=True)]
 
 
+def verdict(correct: bool) -> str:
+    """" right" or " wrong", coloured."""
+    return " <span class=good>right</span>" if correct else " <span class=bad>wrong</span>"
+
+
+def card(path: str, name: str, uri: str | None, caption: str, below: str = "") -> str:
+    """One gallery card: the thumbnail (or a placeholder), the escaped file name, a caption
+    (HTML, escaped by the caller) and optional HTML below it."""
+    img = f'<img src="{e(uri)}" alt="{e(name)}">' if uri else "<div class=noimg>no image</div>"
+    return (f'<div class=card>{img}<div><div class=name title="{e(path)}">{e(name)}</div>'
+            f"{caption}</div>{below}</div>")
+
+
 def _card(r: dict[str, Any], thumbs: dict[str, str | None]) -> str:
-    uri = thumbs.get(r["path"])
-    img = (f'<img src="{e(uri)}" alt="{e(r["name"])}">' if uri
-           else "<div class=noimg>no image</div>")
-    verdict = ""
-    if "correct" in r:
-        verdict = " <span class=good>right</span>" if r["correct"] else " <span class=bad>wrong</span>"
     items = "".join(_reason_items(r)) or "<li>no risk-raising feature</li>"
-    return (f'<div class=card>{img}<div><div class=name title="{e(r["path"])}">{e(r["name"])}</div>'
-            f"risk {pct(r['risk'])}{verdict}</div><ul>{items}</ul></div>")
+    return card(r["path"], r["name"], thumbs.get(r["path"]),
+                f"risk {pct(r['risk'])}{verdict(r['correct']) if 'correct' in r else ''}",
+                f"<ul>{items}</ul>")
 
 
 def _gallery(d: dict[str, Any], thumbs: dict[str, str | None]) -> str:

@@ -31,7 +31,15 @@ def test_list_images_skips_non_images(folders):
 
 
 def test_speed_benchmark_reports_ratios_and_profile(folders):
-    result = speed_benchmark(*folders, n=3, repeats=1, classifier=False, cleanvision=False)
+    result = speed_benchmark(*folders, n=3, repeats=1, classifier=False, cleanvision=False,
+                             memory_counts=(4, 12))
+    # peak memory of two streamed extractions by the CLI, in a child process each
+    assert set(result["peak_rss_mb"]) == {"4", "12"}
+    assert all(50 < mb < 5000 for mb in result["peak_rss_mb"].values())
+    growth = result["ratios"].pop("memory_growth")
+    assert growth == pytest.approx(result["peak_rss_mb"]["12"] / result["peak_rss_mb"]["4"],
+                                   rel=0.01)
+    assert result["targets"]["memory_growth"] == "<= 1.25"
     per_profile = {"decode_ratio", "cifar_images_per_s_per_core", "array_speedup",
                    "bytes_speedup"}
     assert set(result["ratios"]) == {*per_profile, *(f"fast_{k}" for k in per_profile),
@@ -50,7 +58,7 @@ def test_speed_benchmark_reports_ratios_and_profile(folders):
 
 def test_speed_section_names_the_machine(folders):
     result = speed_benchmark(*folders, n=2, repeats=1, classifier=False, cleanvision=False,
-                             profile=False)
+                             profile=False, memory_counts=None)
     text = "\n".join(speed_section(result))
     assert f"Machine: {result['machine']}" in text
     assert "| fast_decode_ratio |" in text
@@ -63,7 +71,9 @@ def test_cli_subcommand_writes_json(folders, tmp_path, capsys):
     out = tmp_path / "speed.json"
     args = parser.parse_args(["speed", "--imagenet", str(folders[0]), "--cifar", str(folders[1]),
                               "--n", "2", "--repeats", "1", "--no-classifier", "--no-cleanvision",
-                              "--out", str(out)])
+                              "--memory-counts", "2", "3", "--out", str(out)])
     assert args.func(args) == 0
-    assert "decode_ratio" in json.loads(out.read_text())["ratios"]
+    written = json.loads(out.read_text())
+    assert "decode_ratio" in written["ratios"] and "memory_growth" in written["ratios"]
+    assert "Peak resident memory" in "\n".join(speed_section(written))
     assert "decode_ratio" in capsys.readouterr().out

@@ -534,6 +534,13 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
                 f"({ratios['cifar_images_per_s_per_core']:.0f} and "
                 f"{ratios['fast_cifar_images_per_s_per_core']:.0f} images/s) is this machine's "
                 "run-to-run noise, not a difference between the profiles."]
+    if speed.get("peak_rss_mb"):
+        sizes = " and ".join(f"{int(k):,}" for k in speed["peak_rss_mb"])
+        out += ["", f"Peak resident memory of `featrisk extract --list` streaming {sizes} "
+                "files (the CIFAR files repeated; one worker, its own peak from `os.wait4`): "
+                + ", ".join(f"{v} MB in {speed.get('stream_seconds', {}).get(k, '?')} s"
+                            for k, v in speed["peak_rss_mb"].items())
+                + " (`memory_growth` above is their ratio)."]
     out += ["", "Images per second: " + ", ".join(
         f"{k} {v}" for k, v in speed.get("images_per_s", {}).items()) + "; 1-minute load during "
         "each measure: " + ", ".join(f"{k} {v}" for k, v in speed.get("load_1min", {}).items()) + "."]

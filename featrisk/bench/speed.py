@@ -14,6 +14,10 @@ One call of :func:`speed_benchmark` measures, in one run and one process, on the
   (target >= 2); ``bytes_speedup`` the same for the files' bytes already in memory;
 - ``scaling_efficiency``: ``n_jobs=-1`` images/s / (one process's images/s x cores), on the
   ImageNet files (no target; 1 is perfect);
+- ``memory_growth``: peak resident memory of ``featrisk extract --list`` streaming
+  ``memory_counts[1]`` files over that of ``memory_counts[0]`` files (default 10,000 and
+  100,000; the CIFAR files repeated in turn, since what could grow with the count is the
+  bookkeeping per image, not the pixels; target <= 1.25, i.e. flat);
 
 each for both extraction profiles (:mod:`featrisk.profiles`; the fast profile's ratios are
 prefixed ``fast_``), plus raw images/s of each, the load average before each measurement
@@ -38,7 +42,9 @@ import os
 import platform
 import pstats
 import shlex
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -57,6 +63,8 @@ _BASE_TARGETS = {
     "cleanvision_ratio": (">=", 3.0),
     "array_speedup": (">=", 2.0),
 }
+#: Target of the peak-memory ratio between the two stream sizes (profile-independent).
+MEMORY_TARGET = ("<=", 1.25)
 #: Profile name -> prefix of its ratio names.
 PREFIXES = {"default": "", "fast": "fast_"}
 TARGETS = {f"{pre}{k}": v for pre in PREFIXES.values() for k, v in _BASE_TARGETS.items()}
@@ -133,6 +141,32 @@ def _cleanvision_run(paths: Sequence[str]) -> Callable[[], object]:
     return run
 
 
+def peak_rss_mb(files: Sequence[str], count: int, workdir: str | os.PathLike[str]) -> tuple[float, float]:
+    """Peak resident memory (MB) and wall time (s) of ``featrisk extract`` streaming ``count`` files.
+
+    ``files`` are repeated in turn up to ``count`` paths, written to a list file, and extracted
+    by the CLI in a child process (one worker, no progress bar) to a parquet table under
+    ``workdir``; the child's own peak RSS is read from ``os.wait4``, so nothing else in this
+    process counts.
+    """
+    work = Path(workdir)
+    listing = work / f"list_{count}.txt"
+    listing.write_text("\n".join(files[i % len(files)] for i in range(count)) + "\n")
+    cmd = [sys.executable, "-m", "featrisk", "extract", "--list", str(listing), "--out",
+           str(work / f"out_{count}.parquet"), "--n-jobs", "1", "--quiet", "--overwrite"]
+    errors = work / f"stderr_{count}.txt"
+    t0 = time.perf_counter()
+    with errors.open("wb") as err:  # a file, not a pipe: a chatty child cannot block on it
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        tail = errors.read_text(errors="replace")[-500:]
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {tail}")
+    return usage.ru_maxrss / 1024.0, seconds  # Linux: kilobytes
+
+
 def profile_summary(paths: Sequence[str], *, top: int = 15, profile: str = "default") -> str:
     """cProfile of one featrisk extraction of ``paths``: the top functions by own time, as text."""
     import featrisk
@@ -157,6 +191,7 @@ def speed_benchmark(
     cleanvision: bool = True,
     classifier_threads: int | None = None,
     profile: bool = True,
+    memory_counts: tuple[int, int] | None = (10_000, 100_000),
 ) -> dict[str, object]:
     """Measure featrisk's speed against decoding, EfficientNet-Lite0 and CleanVision.
 
@@ -176,13 +211,17 @@ def speed_benchmark(
         ``torch.set_num_threads`` for the classifier; None keeps PyTorch's default (all cores).
     profile : bool, default True
         Add ``profile``: cProfile's top functions of one featrisk run on the ImageNet files.
+    memory_counts : (int, int) or None, default (10000, 100000)
+        Stream sizes of the peak-memory measure (:func:`peak_rss_mb` on the CIFAR files);
+        None skips it.
 
     Returns
     -------
     dict
         ``images_per_s`` (raw throughput of each measurement), ``seconds``, ``load_1min``
         before each, the four ratios under ``ratios`` with ``targets`` and ``meets_target``,
-        ``skipped`` reasons, and ``profile`` (text). Higher ratios are better except
+        ``skipped`` reasons, ``peak_rss_mb`` and ``stream_seconds`` per stream size, and
+        ``profile`` (text). Higher ratios are better except
         ``decode_ratio`` (featrisk time / decode time, lower is better).
     """
     import featrisk
@@ -228,6 +267,14 @@ def speed_benchmark(
         else:
             seconds["classifier_imagenet"], loads["classifier_imagenet"] = _timed(run, 1)
 
+    memory: dict[str, float] = {}
+    stream_seconds: dict[str, float] = {}
+    if memory_counts:
+        with tempfile.TemporaryDirectory(prefix="featrisk-memory-") as tmp:
+            for count in memory_counts:
+                loads[f"memory_{count}"] = _load()
+                memory[str(count)], stream_seconds[str(count)] = peak_rss_mb(small, count, tmp)
+
     ips = {k: counts[k.rsplit("_", 1)[1]] / v for k, v in seconds.items()}
     scaling = ips["featrisk_all_cores_imagenet"] / (ips["featrisk_imagenet"] * workers)
     ratios: dict[str, float] = {}
@@ -246,8 +293,12 @@ def speed_benchmark(
             ratios[f"{pre}cleanvision_ratio"] = (ips[f"featrisk_{pre}imagenet"]
                                                  / ips["cleanvision_imagenet"])
     ratios["scaling_efficiency"] = scaling
-    meets = {k: (v <= TARGETS[k][1]) if TARGETS[k][0] == "<=" else (v >= TARGETS[k][1])
-             for k, v in ratios.items() if k in TARGETS}
+    targets = dict(TARGETS)
+    if memory_counts:
+        ratios["memory_growth"] = memory[str(memory_counts[1])] / memory[str(memory_counts[0])]
+        targets["memory_growth"] = MEMORY_TARGET
+    meets = {k: (v <= targets[k][1]) if targets[k][0] == "<=" else (v >= targets[k][1])
+             for k, v in ratios.items() if k in targets}
     result: dict[str, object] = {
         "n_images": counts,
         "machine": machine_description(),
@@ -256,9 +307,11 @@ def speed_benchmark(
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "load_1min": loads,
         "ratios": {k: round(v, 3) for k, v in ratios.items()},
-        "targets": {k: f"{op} {t:g}" for k, (op, t) in TARGETS.items()},
+        "targets": {k: f"{op} {t:g}" for k, (op, t) in targets.items()},
         "meets_target": meets,
         "skipped": skipped,
+        "peak_rss_mb": {k: round(v, 1) for k, v in memory.items()},
+        "stream_seconds": {k: round(v, 1) for k, v in stream_seconds.items()},
     }
     if profile:
         result["profile"] = profile_summary(big)
@@ -268,8 +321,10 @@ def speed_benchmark(
 
 def cmd_speed(args: argparse.Namespace) -> int:
     """``featrisk bench speed``: run :func:`speed_benchmark`, print a summary, save JSON."""
+    counts = tuple(args.memory_counts) if args.memory_counts else None
     result = speed_benchmark(args.imagenet, args.cifar, n=args.n, repeats=args.repeats,
-                             classifier=not args.no_classifier, cleanvision=not args.no_cleanvision)
+                             classifier=not args.no_classifier, cleanvision=not args.no_cleanvision,
+                             memory_counts=counts)
     for key, value in result["ratios"].items():  # type: ignore[union-attr]
         met = result["meets_target"].get(key)  # type: ignore[union-attr]
         ok = "" if met is None else ("ok" if met else "MISSED")
@@ -294,5 +349,10 @@ def add_speed_parser(bsub: argparse._SubParsersAction) -> None:
     s.add_argument("--repeats", type=int, default=2)
     s.add_argument("--no-classifier", action="store_true")
     s.add_argument("--no-cleanvision", action="store_true")
+    s.add_argument("--memory-counts", type=int, nargs=2, default=[10_000, 100_000],
+                   metavar=("SMALL", "LARGE"),
+                   help="stream sizes of the peak-memory measure (default 10000 100000)")
+    s.add_argument("--no-memory", dest="memory_counts", action="store_const", const=None,
+                   help="skip the peak-memory measure")
     s.add_argument("--out", default="benchmarks/speed.json")
     s.set_defaults(func=cmd_speed)

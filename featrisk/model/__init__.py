@@ -246,7 +246,13 @@ class RiskModel(ExplainMixin, ClassifierMixin, BaseEstimator):
         return tags
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model to one JSON text file atomically; see :func:`featrisk.persist.save`."""
+        """Write the model to one JSON text file, atomically (:func:`featrisk.save`).
+
+        Returns
+        -------
+        Path
+            The path written.
+        """
         return modelfile.save(self, path)
 
     def __repr__(self) -> str:

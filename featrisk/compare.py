@@ -34,6 +34,8 @@ import pandas as pd
 
 from featrisk import metrics, stack
 from featrisk._logistic import _sigmoid, logit
+from featrisk.approaches import IMAGE, STACK
+from featrisk.degradation import default_estimator
 from featrisk.model import (
     RiskModel,
     design_matrix,
@@ -42,12 +44,10 @@ from featrisk.model import (
     fold_ids,
     outcomes_from,
 )
+from featrisk.report.compare_page import write_comparison
 from featrisk.signals import ConfusionScorer, EmbeddingScorer, choose_pnorm, logit_scores, mc_scores
 
-__all__ = ["Comparison", "compare"]
-
-IMAGE = "featrisk (image only)"
-STACK = "stacked hybrid"
+__all__ = ["IMAGE", "STACK", "Comparison", "compare"]
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,6 @@ class Comparison:
         Path
             The file written.
         """
-        from featrisk.report.compare_page import write_comparison  # it imports this module
-
         return write_comparison(self, path, paths=paths, y_true=y_true, y_pred=y_pred,
                                 class_names=class_names, examples=examples,
                                 damaged=damaged)
@@ -247,8 +245,6 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
             bad = table.loc[table["error"].notna(), "error"].iloc[0]
             raise ValueError(f"{int(table['error'].notna().sum())} images could not be read "
                              f"(first: {bad}); leave them out of the comparison")
-        from featrisk.degradation import default_estimator
-
         # once for all folds: each RiskModel takes the columns as given instead of recomputing
         # (and a table that already holds them, e.g. out of fold, is used as it is)
         estimator = default_estimator(profile)

@@ -13,7 +13,7 @@ import pytest
 import featrisk
 from featrisk import metrics
 from featrisk.atypicality import Atypicality
-from featrisk.persist import _manifest_digest
+from featrisk.modelfile import manifest_digest
 from featrisk.schema import FEATURE_COLUMNS
 
 #: Colour photos inside scikit-image's wheel used here.
@@ -148,7 +148,7 @@ def test_model_atypicality_survives_save_and_load(demo_set, tmp_path) -> None:
     # a file saved before featrisk stored the reference still loads; atypicality is NaN
     doc = json.loads(path.read_text())
     del doc["manifest"]["atypicality"]
-    doc["manifest_sha256"] = _manifest_digest(doc["manifest"])
+    doc["manifest_sha256"] = manifest_digest(doc["manifest"])
     old = tmp_path / "old.json"
     old.write_text(json.dumps(doc))
     old_model = featrisk.load(old)
@@ -158,7 +158,7 @@ def test_model_atypicality_survives_save_and_load(demo_set, tmp_path) -> None:
 
     # an altered reference is refused with the reason, never half-loaded
     doc["manifest"]["atypicality"] = {**model.atypicality_.to_dict(), "median": [0.0]}
-    doc["manifest_sha256"] = _manifest_digest(doc["manifest"])
+    doc["manifest_sha256"] = manifest_digest(doc["manifest"])
     old.write_text(json.dumps(doc))
     with pytest.raises(featrisk.ModelFileError, match="inconsistent shapes"):
         featrisk.load(old)

@@ -263,7 +263,7 @@ def test_save_load_round_trip_identical(tmp_path: Path, demo, fitted) -> None:
 
 def test_stack_calibration_survives_save_and_older_platt_files_load(tmp_path: Path, demo,
                                                                     stacked) -> None:
-    from featrisk.persist import _manifest_digest
+    from featrisk.modelfile import manifest_digest
 
     features, _ = demo
     path = stacked.save(tmp_path / "m.json")
@@ -278,7 +278,7 @@ def test_stack_calibration_survives_save_and_older_platt_files_load(tmp_path: Pa
     a, b = old_doc["manifest"]["calibration"]["a"], old_doc["manifest"]["calibration"]["b"]
     old_doc["manifest"]["calibration"] = {"method": "platt", "a": a, "b": b}
     del old_doc["manifest"]["params"]["calibration"]
-    old_doc["manifest_sha256"] = _manifest_digest(old_doc["manifest"])
+    old_doc["manifest_sha256"] = manifest_digest(old_doc["manifest"])
     (tmp_path / "old.json").write_text(json.dumps(old_doc))
     old = featrisk.load(tmp_path / "old.json")
     raw = old.decision_function(features.iloc[:30])
@@ -287,7 +287,7 @@ def test_stack_calibration_survives_save_and_older_platt_files_load(tmp_path: Pa
     # a calibration block naming features the model lacks is refused, with the file named
     bad_doc = json.loads(path.read_text())
     bad_doc["manifest"]["calibration"]["severity_column"] = "no_such_feature"
-    bad_doc["manifest_sha256"] = _manifest_digest(bad_doc["manifest"])
+    bad_doc["manifest_sha256"] = manifest_digest(bad_doc["manifest"])
     (tmp_path / "bad.json").write_text(json.dumps(bad_doc))
     with pytest.raises(featrisk.ModelFileError, match=r"bad\.json.*features the model lacks"):
         featrisk.load(tmp_path / "bad.json")
@@ -326,7 +326,7 @@ def test_save_is_atomic_and_keeps_old_model_on_failure(tmp_path: Path, fitted, m
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("featrisk.persist.json.dump", boom)
+    monkeypatch.setattr("featrisk.modelfile.json.dump", boom)
     with pytest.raises(OSError, match="disk full"):
         fitted.save(path)
     assert path.read_bytes() == before
@@ -577,20 +577,20 @@ def test_stack_selection_adds_columns_while_they_help() -> None:
 
 def test_models_saved_with_the_single_column_stack_still_load(demo, hybrid_stacked,
                                                               tmp_path) -> None:
-    from featrisk.persist import _manifest_digest
+    from featrisk.modelfile import manifest_digest
 
     features, _ = demo
     model, extra = hybrid_stacked
     path = model.save(tmp_path / "h.json")
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["manifest"]["hybrid"] = {"column": "softmax_max_prob", "coef": -0.5}
-    doc["manifest_sha256"] = _manifest_digest(doc["manifest"])
+    doc["manifest_sha256"] = manifest_digest(doc["manifest"])
     path.write_text(json.dumps(doc), encoding="utf-8")
     loaded = featrisk.load(path)
     assert loaded.hybrid_ == {"columns": ["softmax_max_prob"], "coef": [-0.5]}
     assert np.isfinite(loaded.predict_risk(features.iloc[:5], extra=extra.iloc[:5])).all()
     doc["manifest"]["hybrid"] = {"columns": ["blur_score"], "coef": [1.0]}
-    doc["manifest_sha256"] = _manifest_digest(doc["manifest"])
+    doc["manifest_sha256"] = manifest_digest(doc["manifest"])
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(featrisk.ModelFileError, match="classifier-signal columns"):
         featrisk.load(path)

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from featrisk.cli import (
+import featrisk
+from featrisk.cli_files import (
     EXIT_EMPTY,
     EXIT_OK,
     UsageError,
@@ -21,6 +22,8 @@ from featrisk.cli import (
     read_table,
     resolve_table_paths,
 )
+from featrisk.model import outcomes_from
+from featrisk.report import json_path_for, report, write_junit
 
 __all__ = ["EXIT_THRESHOLD", "add_report_parser", "cmd_report"]
 
@@ -29,18 +32,12 @@ EXIT_THRESHOLD = 5
 
 
 def _outputs(args: argparse.Namespace) -> list[Path]:
-    from featrisk.report import json_path_for
-
     out = [Path(args.out), json_path_for(args.out)]
     return out + ([Path(args.junit)] if args.junit else [])
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Run ``featrisk report``; return the exit code."""
-    import featrisk
-    from featrisk.model import outcomes_from
-    from featrisk.report import report, write_junit
-
     if Path(args.out).suffix.lower() == ".json":
         raise UsageError(f"-o/--out is the HTML file (e.g. report.html); got {args.out}")
     if (args.fail_if_auroc_below is not None or args.fail_if_ece_above is not None) and not args.junit:

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from featrisk._atomic import atomic_write
-from featrisk.compare import IMAGE
+from featrisk.approaches import IMAGE
 from featrisk.report import _version
 from featrisk.report.render import CSP, CSS, card, ci, e, num, pct, table, verdict
 from featrisk.report.thumbs import thumbnail
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the comparison renders itself with this page: a type here, no import
     from featrisk.compare import Comparison
 
 __all__ = ["render_comparison", "write_comparison"]

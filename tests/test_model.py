@@ -127,7 +127,7 @@ def test_contributions_sum_to_raw_score(demo, fitted) -> None:
     features, _ = demo
     contrib = fitted.explain(features.iloc[:50])
     total = contrib.drop(columns="path").sum(axis=1).to_numpy()
-    np.testing.assert_allclose(total, fitted.decision_function(features.iloc[:50]), atol=1e-9)
+    np.testing.assert_allclose(total, fitted.raw_risk(features.iloc[:50]), atol=1e-9)
     risk = fitted.predict_risk(features.iloc[:50])
     a, b = fitted.calibration_
     offset = fitted.calibration_offset(features.iloc[:50])
@@ -149,7 +149,7 @@ def test_stack_calibration_adds_a_degradation_term(demo, fitted, stacked) -> Non
     offset = stacked.calibration_offset(features)
     assert np.isfinite(offset).all() and offset.std() > 0.05  # it moves risks by degradation
     # same booster, only the map to probabilities differs; contributions still explain it
-    np.testing.assert_allclose(stacked.decision_function(features), fitted.decision_function(features))
+    np.testing.assert_allclose(stacked.raw_risk(features), fitted.raw_risk(features))
     contrib = stacked.explain(features.iloc[:20]).drop(columns="path").sum(axis=1).to_numpy()
     a, b = stacked.calibration_
     np.testing.assert_allclose(stacked.predict_risk(features.iloc[:20]),
@@ -281,7 +281,7 @@ def test_stack_calibration_survives_save_and_older_platt_files_load(tmp_path: Pa
     old_doc["manifest_sha256"] = manifest_digest(old_doc["manifest"])
     (tmp_path / "old.json").write_text(json.dumps(old_doc))
     old = featrisk.load(tmp_path / "old.json")
-    raw = old.decision_function(features.iloc[:30])
+    raw = old.raw_risk(features.iloc[:30])
     np.testing.assert_allclose(old.predict_risk(features.iloc[:30]), 1 / (1 + np.exp(-(a * raw + b))))
 
     # a calibration block naming features the model lacks is refused, with the file named
@@ -443,7 +443,7 @@ def test_hybrid_stack_keeps_the_booster_image_only(demo, hybrid_stacked) -> None
     assert model.hybrid_["coef"][0] < 0  # a more confident classifier lowers the risk
     # the risk is Platt's a * raw + b plus the signals' terms; TreeSHAP explains the image part
     a, b = model.calibration_
-    raw = model.decision_function(features, extra=extra)
+    raw = model.raw_risk(features, extra=extra)
     p = np.clip(extra["softmax_max_prob"].to_numpy(), 1e-6, 1 - 1e-6)
     terms = {"softmax_max_prob": np.log(p / (1 - p)), "softmax_margin": extra["softmax_margin"]}
     offset = sum(w * np.asarray(terms[c]) for c, w in zip(model.hybrid_["columns"],
@@ -518,7 +518,7 @@ def test_denoised_targets_learn_from_a_teacher_and_calibrate_on_outcomes(demo, f
         assert model.training_summary_["oof_ece"] < 0.1
     assert not np.allclose(fitted.predict_risk(features), denoised.predict_risk(features))
     contrib = denoised.explain(features.iloc[:20]).drop(columns="path").sum(axis=1)
-    np.testing.assert_allclose(contrib, denoised.decision_function(features.iloc[:20]), atol=1e-9)
+    np.testing.assert_allclose(contrib, denoised.raw_risk(features.iloc[:20]), atol=1e-9)
     # no column to teach from: the outcomes alone, and the summary says so
     direct = featrisk.fit(features, correct, groups=groups, degradation=None, cv=3, denoise=0.5)
     assert direct.training_summary_["denoise"] == 0.0

@@ -86,3 +86,19 @@ def test_pipeline_from_images_to_risk(demo_set) -> None:
     np.testing.assert_allclose(pipe.predict_proba(paths[:20])[:, 0],
                                direct.predict_risk(paths[:20]))
     assert clone(pipe).get_params()["risk__cv"] == 3
+
+
+def test_grid_search_over_one_parameter(demo) -> None:
+    from sklearn.model_selection import GridSearchCV
+
+    features, outcomes = demo
+    y = outcomes["correct"].to_numpy(bool)
+    groups = outcomes["crop"].to_numpy()
+    search = GridSearchCV(featrisk.RiskModel(cv=3), {"num_leaves": [3, 7]}, cv=GroupKFold(3),
+                          scoring="roc_auc")
+    search.fit(features, y, groups=groups)
+    assert search.best_params_["num_leaves"] in (3, 7)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all((scores > 0.6) & (scores <= 1.0))  # AUROC of P(correct): risk ranks failures
+    assert search.best_estimator_.num_leaves == search.best_params_["num_leaves"]
+    assert search.predict_proba(features.iloc[:5]).shape == (5, 2)

@@ -54,7 +54,7 @@ class ExplainMixin(PredictMixin):
     def explain(self, X: Any, *, extra: pd.DataFrame | None = None) -> pd.DataFrame:
         """TreeSHAP contributions (log-odds) per feature plus ``base_value``, per image.
 
-        Each row sums to the booster's raw score (:meth:`decision_function`). The risk is
+        Each row sums to the booster's raw score (:meth:`raw_risk`). The risk is
         ``sigmoid(a * raw + b + calibration_offset)``: Platt scaling, plus, for
         models fitted with ``calibration="stack"``, the stack's term for the estimated
         degradation, or with ``hybrid="stack"`` the softmax term (:meth:`calibration_offset`).

@@ -66,10 +66,21 @@ class PredictMixin:
         """The table the model reads: path, error, features, extra and derived columns."""
         return self._matrix(X, extra)[0]
 
-    def decision_function(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
-        """Raw log-odds of the booster (before calibration), NaN for unreadable images."""
+    def raw_risk(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
+        """The booster's raw log-odds that each image is misclassified (before calibration).
+
+        What :meth:`explain`'s contributions sum to; NaN for unreadable images.
+        """
         table, x = self._matrix(X, extra)
         return self._raw(table, x)
+
+    def decision_function(self, X: Any, *, extra: pd.DataFrame | None = None) -> np.ndarray:
+        """scikit-learn's score for ``classes_[1]`` (correct): minus :meth:`raw_risk`.
+
+        Higher means more likely right, as scorers such as ``"roc_auc"`` expect of a binary
+        classifier; NaN for unreadable images.
+        """
+        return -self.raw_risk(X, extra=extra)
 
     def _raw(self, table: pd.DataFrame, x: np.ndarray) -> np.ndarray:
         raw = np.full(len(table), np.nan)
@@ -93,7 +104,7 @@ class PredictMixin:
 
         The degradation stack's term (``calibration="stack"``), or the hybrid stack's
         weighted signals (``hybrid="stack"``, probabilities as log-odds); 0 under plain
-        Platt scaling. The calibrated risk is ``sigmoid(a * decision_function + b +
+        Platt scaling. The calibrated risk is ``sigmoid(a * raw_risk + b +
         calibration_offset)`` with ``(a, b) = calibration_``; NaN for unreadable images.
         """
         table, x = self._matrix(X, extra)

@@ -181,10 +181,13 @@ def test_bench_signals_on_a_tiny_cifar_set_writes_every_approach(tmp_path, capsy
     assert {"signal_max_softmax", "signal_mc_max_softmax", "signal_mc_mutual_information",
             "signal_knn_distance", "featrisk (image only)", "stacked hybrid"} <= approaches
     assert {r["approach"] for r in c["table"] if r["subset"] == "clean photos"}
+    d = c["clean_stack_minus_best"]
+    assert d["low"] <= d["value"] <= d["high"] and d["best_single"] != "stacked hybrid"
     text = "\n".join(signals_section(result))
     assert "## Every failure predictor on the cifar set" in text
     assert "passes of the whole network with every dropout layer on" in text
     assert "`Dropout2d(0.1)` after each pooling stage and `Dropout(0.3)`" in text
+    assert f"On the clean photos the stacked hybrid minus {d['best_single']}" in text
 
 
 def test_bench_signals_refuses_a_model_that_does_not_fit_the_set(tmp_path, capsys) -> None:

@@ -454,6 +454,11 @@ def signals_section(sig: dict[str, Any]) -> list[str]:
         out += _signals_rows(c["table"], "all")
         out += ["", "Clean photos only:", ""]
         out += _signals_rows(c["table"], "clean photos")
+        d = c.get("clean_stack_minus_best")
+        if d:
+            out += ["", f"On the clean photos the stacked hybrid minus {d['best_single']}, the "
+                        f"best single approach there: {d['value']:+.3f} [{d['low']:+.3f}, "
+                        f"{d['high']:+.3f}] AUROC."]
         out.append("")
     t = sig.get("transfer")
     if t:

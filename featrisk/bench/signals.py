@@ -250,6 +250,22 @@ def reference_estimator_outputs(features: pd.DataFrame, outcomes: pd.DataFrame,
                               composed=composed)[0]
 
 
+def _stack_minus_best(res: Any, error: np.ndarray, mask: np.ndarray, groups: np.ndarray, *,
+                      n_boot: int, seed: int) -> dict[str, Any] | None:
+    """AUROC of the stacked hybrid minus the best single approach on the images of ``mask``
+    (the clean photos: ``res.table``'s "clean photos" rows), paired grouped bootstrap."""
+    from featrisk.compare import STACK
+
+    rows = res.table[(res.table["subset"] == "clean photos") & (res.table["approach"] != STACK)]
+    if STACK not in res.scores or rows.empty:
+        return None
+    best = str(rows.loc[rows["auroc"].idxmax(), "approach"])
+    diff = auroc_difference(error[mask], res.scores[STACK].to_numpy()[mask],
+                            res.scores[best].to_numpy()[mask], groups=groups[mask],
+                            n_boot=n_boot, seed=seed)
+    return {"best_single": best, **diff}
+
+
 def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
                      signals: dict[str, dict[str, Any]], *, folds: int = 5, seed: int = 0,
                      n_boot: int = 1000, estimator: pd.DataFrame | None = None,
@@ -298,6 +314,8 @@ def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
             "clean_accuracy": float(1 - errors[name][clean].mean()),
             "seconds": round(time.perf_counter() - start, 1),
             "table": res.table.to_dict("records"), "stack_minus_best": res.stack_minus_best,
+            "clean_stack_minus_best": _stack_minus_best(res, errors[name], clean, groups,
+                                                        n_boot=n_boot, seed=seed),
             "stack_inputs": res.stack_inputs, "recommendation": res.recommendation}
     names = list(signals)
     if len(names) == 2:

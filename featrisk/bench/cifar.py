@@ -217,21 +217,33 @@ def load_split(
     return images, labels, ids
 
 
-def _build_cnn(torch):
-    """Three-stage VGG-style CNN: conv-BN-ReLU blocks, max pooling, global max pool."""
+def _build_cnn(torch, *, dropout: float = 0.0, conv_dropout: float = 0.0):
+    """Three-stage VGG-style CNN: conv-BN-ReLU blocks, max pooling, global max pool.
+
+    ``conv_dropout`` > 0 adds ``nn.Dropout2d`` (whole feature maps) after each of the three
+    pooling stages; ``dropout`` > 0 adds ``nn.Dropout`` on the 128 pooled features before
+    the final linear layer. With both 0 (the default) the network is exactly the one
+    without dropout, module for module, so its saved weights load unchanged.
+    """
     nn = torch.nn
+    for name, rate in (("dropout", dropout), ("conv_dropout", conv_dropout)):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"{name} must be in [0, 1); received {rate!r}")
 
     def block(c_in: int, c_out: int, pool: bool) -> list:
         layers = [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
                   nn.ReLU(inplace=True)]  # fmt: skip
-        return layers + [nn.MaxPool2d(2)] if pool else layers
+        if not pool:
+            return layers
+        return layers + [nn.MaxPool2d(2)] + ([nn.Dropout2d(conv_dropout)] if conv_dropout else [])
 
     a, b, c = CNN_WIDTHS
+    head = ([nn.Dropout(dropout)] if dropout else []) + [nn.Linear(c, len(CLASSES))]
     return nn.Sequential(
         *block(3, a, True),  # 32 -> 16 px
         *block(a, b, False), *block(b, b, True),  # 16 -> 8 px
         *block(b, c, False), *block(c, c, True),  # 8 -> 4 px
-        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(c, len(CLASSES)),
+        nn.AdaptiveMaxPool2d(1), nn.Flatten(), *head,
     )  # fmt: skip
 
 
@@ -271,9 +283,17 @@ def predict_probs(model, images: np.ndarray, *, batch_size: int = EVAL_BATCH) ->
 
 
 def load_cnn(path: str | os.PathLike[str]):
-    """Rebuild the CNN and load weights saved by :func:`train_cnn` (``weights_only``)."""
+    """Rebuild the CNN and load weights saved by :func:`train_cnn` (``weights_only``).
+
+    The dropout rates come from the JSON summary next to the weights (``.json``, keys
+    ``dropout`` and ``conv_dropout``); a summary without them, or none, means no dropout.
+    """
     torch = _import_torch()
-    model = _build_cnn(torch).to(memory_format=torch.channels_last)
+    summary_file = Path(path).with_suffix(".json")
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    model = _build_cnn(torch, dropout=float(summary.get("dropout", 0.0)),
+                       conv_dropout=float(summary.get("conv_dropout", 0.0)))
+    model = model.to(memory_format=torch.channels_last)
     model.load_state_dict(torch.load(Path(path), map_location="cpu", weights_only=True))
     return model.eval()
 
@@ -286,6 +306,8 @@ def train_cnn(
     seed: int = 0,
     num_threads: int = 1,
     bf16: bool | None = None,
+    dropout: float = 0.0,
+    conv_dropout: float = 0.0,
     progress: bool = True,
 ) -> dict:
     """Train the CIFAR-10 CNN on the train split and measure it on all 10,000 test images.
@@ -315,6 +337,13 @@ def train_cnn(
     bf16 : bool, optional
         Train under bfloat16 autocast (about twice as fast on CPUs with native bf16);
         default: when the CPU supports it. Evaluation is always float32.
+    dropout : float, default 0.0
+        Rate of an ``nn.Dropout`` on the pooled features before the final linear layer
+        (none at 0).
+    conv_dropout : float, default 0.0
+        Rate of an ``nn.Dropout2d`` after each of the three pooling stages (none at 0).
+        Both rates go into the summary, from which :func:`load_cnn` rebuilds the network;
+        with both 0 the network is the one ``cnn.pt`` of the CIFAR benchmark was trained as.
     progress : bool, default True
         Print one line per epoch.
 
@@ -323,7 +352,8 @@ def train_cnn(
     dict
         ``test_accuracy`` (fraction of the 10,000 clean test images right), ``train_seconds``
         (wall time of the training loop), ``epochs``, ``seed``, ``num_threads``, ``bf16``,
-        ``n_params``, ``final_train_loss``, ``torch_version``, ``weights`` (path).
+        ``dropout``, ``conv_dropout``, ``n_params``, ``final_train_loss``,
+        ``torch_version``, ``weights`` (path).
     """
     torch = _import_torch()
     out_path = Path(out_path)
@@ -336,7 +366,8 @@ def train_cnn(
     y = torch.from_numpy(y_np)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = _build_cnn(torch).to(memory_format=torch.channels_last)
+    model = _build_cnn(torch, dropout=dropout, conv_dropout=conv_dropout)
+    model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=MAX_LR, momentum=0.9, nesterov=True,
                           weight_decay=WEIGHT_DECAY)  # fmt: skip
     steps = len(y) // TRAIN_BATCH
@@ -368,8 +399,8 @@ def train_cnn(
     accuracy = float(np.mean(predict_probs(model, test_x).argmax(1) == test_y))
     summary = {
         "test_accuracy": accuracy, "train_seconds": round(train_seconds, 1), "epochs": epochs,
-        "seed": seed, "num_threads": num_threads, "bf16": bf16,
-        "n_params": sum(p.numel() for p in model.parameters()),
+        "seed": seed, "num_threads": num_threads, "bf16": bf16, "dropout": dropout,
+        "conv_dropout": conv_dropout, "n_params": sum(p.numel() for p in model.parameters()),
         "final_train_loss": total / steps, "torch_version": torch.__version__,
         "weights": str(out_path),
     }  # fmt: skip

@@ -373,8 +373,15 @@ def cmd_ablation(args: argparse.Namespace) -> int:
 
 def cmd_signals(args: argparse.Namespace) -> int:
     """Every failure predictor on one outcome set, per classifier; JSON to --out."""
-    from featrisk.bench.signals import classifier_signals, evaluate_signals
+    from featrisk.bench.signals import DATASET_MODELS, classifier_signals, evaluate_signals
 
+    models = args.models or list(DATASET_MODELS[args.dataset])
+    wrong = [m for m in models if m not in DATASET_MODELS[args.dataset]]
+    if wrong:
+        print(f"featrisk bench signals: --models {' '.join(wrong)} cannot classify the "
+              f"{args.dataset} set's images; use {' '.join(DATASET_MODELS[args.dataset])}",
+              file=sys.stderr)
+        return 2
     root = Path(args.cache_root)
     cache = root / args.dataset
     outcomes = pd.read_csv(cache / "outcomes.csv")
@@ -392,7 +399,7 @@ def cmd_signals(args: argparse.Namespace) -> int:
             features, outcomes, (ref_features, ref_outcomes),
             composed=composed_rows(root, n_jobs=args.n_jobs), folds=args.folds, seed=args.seed)
     paths = outcomes["path"].astype(str).tolist()
-    signals = {name: classifier_signals(paths, name, cache) for name in args.models}
+    signals = {name: classifier_signals(paths, name, cache) for name in models}
     result = evaluate_signals(features, outcomes, signals, folds=args.folds, seed=args.seed,
                               n_boot=args.n_boot, estimator=estimator)
     result["dataset"] = args.dataset
@@ -459,10 +466,12 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=cmd_train_default)
     g = bsub.add_parser("signals", help="every failure predictor (softmax, MC dropout, "
                                         "embeddings, confusion, featrisk, the stack) on an "
-                                        "outcome set for EfficientNet-Lite0 and -Lite2")
+                                        "outcome set for EfficientNet-Lite0 and -Lite2, or "
+                                        "on CIFAR-10 for the CNN trained with dropout")
     g.add_argument("--cache-root", required=True, help="folder holding <dataset>/outcomes.csv")
-    g.add_argument("--dataset", default="imagenet", choices=["imagenet", "independent"])
-    g.add_argument("--models", nargs="+", default=["lite0", "lite2"], choices=["lite0", "lite2"])
+    g.add_argument("--dataset", default="imagenet", choices=["imagenet", "independent", "cifar"])
+    g.add_argument("--models", nargs="+", choices=["lite0", "lite2", "cnn-dropout"],
+                   help="default: lite0 lite2 (imagenet, independent), cnn-dropout (cifar)")
     g.add_argument("--folds", type=int, default=5)
     g.add_argument("--n-boot", type=int, default=1000)
     g.add_argument("--seed", type=int, default=0)

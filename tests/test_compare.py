@@ -82,6 +82,11 @@ def test_classifier_outputs_alone_and_clear_errors(demo_set) -> None:
         compare(correct=outcomes["correct"], embeddings=out["embeddings"])
     with pytest.raises(ValueError, match="X holds 5 images but correct has"):
         compare(features.iloc[:5], correct=outcomes["correct"])
+    # some of the estimator's columns but not all (an estimator that knew fewer damage types):
+    # refused by name, never topped up with the shipped estimator's (which would duplicate)
+    partial = features.assign(degradation_p_color_cast=0.5, degradation_p_contrast=0.5)
+    with pytest.raises(ValueError, match="2 of the degradation estimator's .* give all of them"):
+        compare(partial, correct=outcomes["correct"], cv=3, n_boot=5)
 
 
 def test_cli_compare_writes_the_table_and_says_what_to_use(demo_set, tmp_path, capsys) -> None:

@@ -494,3 +494,15 @@ E2, R2 = [0, 1], [0.1, 0.2]
 def test_errors_name_argument_and_received(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_errors_caught_is_the_budget_table_rule() -> None:
+    rng = np.random.default_rng(3)
+    for n in (7, 40, 500):
+        e = (rng.random(n) < 0.3).astype(int)
+        r = np.round(rng.random(n), 1)  # many ties at the threshold: all of them are flagged
+        for rate in (0.05, 0.1, 0.5, 1.0):
+            row = m.budget_table(e, r, flag_rates=[rate]).iloc[0]
+            assert m.errors_caught(e, r, rate) == pytest.approx(row["errors_caught"],
+                                                                      nan_ok=True)
+    assert np.isnan(m.errors_caught(np.zeros(5, int), np.arange(5.0), 0.2))

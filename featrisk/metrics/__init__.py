@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from featrisk.metrics.bootstrap import bootstrap_ci
 from featrisk.metrics.calibration import calibration_table, ece
-from featrisk.metrics.decisions import budget_table, threshold_for
+from featrisk.metrics.decisions import budget_table, errors_caught, threshold_for
 from featrisk.metrics.ranking import auprc, aurc, aurc_oracle, auroc, risk_coverage
 from featrisk.metrics.summary import summary
 
@@ -31,6 +31,7 @@ __all__ = [
     "budget_table",
     "calibration_table",
     "ece",
+    "errors_caught",
     "risk_coverage",
     "summary",
     "threshold_for",

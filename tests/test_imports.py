@@ -46,7 +46,6 @@ MAX_LINES = 400
 OVER_LIMIT = (
     "featrisk/bench/*",  # the benchmarks (cifar, cli, evaluate, report_md are over the limit)
     "featrisk/io.py",  # the only image reader
-    "featrisk/degrade.py",  # the degradation families
 )
 
 

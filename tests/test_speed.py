@@ -77,3 +77,15 @@ def test_cli_subcommand_writes_json(folders, tmp_path, capsys):
     assert "decode_ratio" in written["ratios"] and "memory_growth" in written["ratios"]
     assert "Peak resident memory" in "\n".join(speed_section(written))
     assert "decode_ratio" in capsys.readouterr().out
+
+
+def test_peak_memory_is_the_childs_own(folders, tmp_path) -> None:
+    import numpy as np
+
+    from featrisk.bench.speed import peak_rss_mb
+
+    ballast = np.ones(100_000_000)  # 800 MB resident in this process, none of it the child's
+    files = list_images(folders[1], 3)
+    mb, seconds = peak_rss_mb(files, 5, tmp_path)
+    assert 50 < mb < 700 and seconds > 0, mb  # the child, not this process's peak
+    assert ballast.sum() == 100_000_000

@@ -105,7 +105,7 @@ def speed_section(speed: dict[str, Any]) -> list[str]:
     if speed.get("peak_rss_mb"):
         sizes = " and ".join(f"{int(k):,}" for k in speed["peak_rss_mb"])
         out += ["", f"Peak resident memory of `featrisk extract --list` streaming {sizes} "
-                "files (the CIFAR files repeated; one worker, its own peak from `os.wait4`): "
+                "files (the CIFAR files repeated; one worker; the child's own `VmHWM`): "
                 + ", ".join(f"{v} MB in {speed.get('stream_seconds', {}).get(k, '?')} s"
                             for k, v in speed["peak_rss_mb"].items())
                 + " (`memory_growth` above is their ratio)."]

@@ -141,30 +141,41 @@ def _cleanvision_run(paths: Sequence[str]) -> Callable[[], object]:
     return run
 
 
+#: Run in the child of :func:`peak_rss_mb`: the CLI, then the child's own high-water mark.
+_MEASURED_CLI = """
+import sys
+from featrisk.cli import main
+code = main(sys.argv[2:])
+with open("/proc/self/status") as status, open(sys.argv[1], "w") as out:
+    out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+raise SystemExit(code)
+"""
+
+
 def peak_rss_mb(files: Sequence[str], count: int, workdir: str | os.PathLike[str]) -> tuple[float, float]:
     """Peak resident memory (MB) and wall time (s) of ``featrisk extract`` streaming ``count`` files.
 
     ``files`` are repeated in turn up to ``count`` paths, written to a list file, and extracted
     by the CLI in a child process (one worker, no progress bar) to a parquet table under
-    ``workdir``; the child's own peak RSS is read from ``os.wait4``, so nothing else in this
-    process counts.
+    ``workdir``. The child reports its own ``VmHWM`` (Linux ``/proc/self/status``), the peak of
+    its memory since it started; ``ru_maxrss`` would not do, as a child inherits its parent's
+    peak through fork and exec.
     """
     work = Path(workdir)
     listing = work / f"list_{count}.txt"
     listing.write_text("\n".join(files[i % len(files)] for i in range(count)) + "\n")
-    cmd = [sys.executable, "-m", "featrisk", "extract", "--list", str(listing), "--out",
-           str(work / f"out_{count}.parquet"), "--n-jobs", "1", "--quiet", "--overwrite"]
+    report = work / f"peak_{count}.txt"
+    cmd = [sys.executable, "-c", _MEASURED_CLI, str(report), "extract", "--list", str(listing),
+           "--out", str(work / f"out_{count}.parquet"), "--n-jobs", "1", "--quiet", "--overwrite"]
     errors = work / f"stderr_{count}.txt"
     t0 = time.perf_counter()
     with errors.open("wb") as err:  # a file, not a pipe: a chatty child cannot block on it
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        code = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=err, check=False).returncode
     seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
+    if code:
         tail = errors.read_text(errors="replace")[-500:]
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {tail}")
-    return usage.ru_maxrss / 1024.0, seconds  # Linux: kilobytes
+        raise RuntimeError(f"featrisk extract of {count} files failed ({code}): {tail}")
+    return int(report.read_text()) / 1024.0, seconds  # VmHWM is in kB
 
 
 def profile_summary(paths: Sequence[str], *, top: int = 15, profile: str = "default") -> str:
@@ -213,7 +224,7 @@ def speed_benchmark(
         Add ``profile``: cProfile's top functions of one featrisk run on the ImageNet files.
     memory_counts : (int, int) or None, default (10000, 100000)
         Stream sizes of the peak-memory measure (:func:`peak_rss_mb` on the CIFAR files);
-        None skips it.
+        None skips it, as does a system without ``/proc`` (the reason in ``skipped``).
 
     Returns
     -------
@@ -269,6 +280,9 @@ def speed_benchmark(
 
     memory: dict[str, float] = {}
     stream_seconds: dict[str, float] = {}
+    if memory_counts and not Path("/proc/self/status").exists():
+        skipped["memory"] = "no /proc/self/status to read the peak memory from (Linux only)"
+        memory_counts = None
     if memory_counts:
         with tempfile.TemporaryDirectory(prefix="featrisk-memory-") as tmp:
             for count in memory_counts:

@@ -14,7 +14,8 @@ the pixels once with OpenCV and normalises them to upright 8-bit RGB:
 - animated GIF, WebP and PNG give their first frame; multi-page TIFF its first page;
 - the EXIF orientation tag (1-8) is applied, so the array is upright as a viewer shows it.
 
-A file OpenCV cannot decode falls back to one decode by Pillow (first frame).
+A file OpenCV cannot decode falls back to one decode by Pillow (first frame). The header work
+(limits, facts) is in :mod:`featrisk._header`, the decoding helpers in :mod:`featrisk._decode`.
 
 Formats
 -------
@@ -63,19 +64,19 @@ path, says what is wrong and, where there is one, the fix.
 
 from __future__ import annotations
 
-import functools
-import io as _io
 import os
 import stat
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, JpegImagePlugin
+from PIL import Image
 
 from featrisk import _decode
+from featrisk._header import MAX_SIDE_RATIO, MIN_SIDE, header_facts, megapixels, parse_header
+from featrisk._header import check_size as check_size  # re-exported: featrisk.inputs uses it
+from featrisk._header import jpeg_quality_from_tables as jpeg_quality_from_tables
 from featrisk.errors import DecodeError
 
 __all__ = ["IN_MEMORY", "MAX_BYTES", "MAX_PIXELS", "MAX_SIDE_RATIO", "MIN_SIDE", "Decoded", "FileFacts",
@@ -87,39 +88,6 @@ IN_MEMORY = "ARRAY"
 MAX_PIXELS = 100_000_000
 #: Default limit on file size (bytes) above which a file is refused before it is read.
 MAX_BYTES = 512_000_000
-#: Smallest side (pixels) an image may have: a 1-pixel line has no neighbourhood to measure.
-MIN_SIDE = 2
-#: Largest long-side / short-side ratio: at the features' 448 px working long side a thinner
-#: strip would be under 2 px across (448 / 200 = 2.24).
-MAX_SIDE_RATIO = 200
-#: Pillow plugins allowed to claim a file (each recognises its format by a magic number).
-PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "PPM", "JPEG2000", "AVIF", "SUN")
-
-#: IJG (libjpeg) base luminance quantisation table at quality 50, in natural order.
-_IJG_LUMA = np.array(
-    [
-        16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-        14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-        18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-        49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-    ],
-    dtype=np.float64,
-)
-
-
-def _ijg_tables() -> np.ndarray:
-    """Return the IJG luminance tables for qualities 1..100, shape (100, 64)."""
-    q = np.arange(1, 101, dtype=np.float64)[:, None]
-    scale = np.where(q < 50, 5000.0 / q, 200.0 - 2.0 * q)
-    return np.clip(np.floor((_IJG_LUMA * scale + 50.0) / 100.0), 1, 255)
-
-
-_IJG_TABLES = _ijg_tables()
-#: The same tables with each row sorted: what :func:`jpeg_quality_from_tables` compares with.
-_IJG_SORTED = np.sort(_IJG_TABLES, axis=1)
-
-#: Chroma resolution relative to luma for Pillow's sampling codes (-1: not YCbCr).
-_SUBSAMPLING_SHARE = {-1: 1.0, 0: 1.0, 1: 0.5, 2: 0.25}
 
 
 @dataclass(frozen=True)
@@ -175,33 +143,6 @@ class Decoded:
     facts: FileFacts
 
 
-def jpeg_quality_from_tables(tables: dict[int, list[int]] | None) -> float:
-    """Estimate the IJG quality (1-100) from a JPEG file's quantisation tables.
-
-    Parameters
-    ----------
-    tables : dict of int to list of int or None
-        Pillow's ``Image.quantization``; table 0 is luminance, in zig-zag or natural order
-        (the comparison uses the sorted values, so the order does not matter).
-
-    Returns
-    -------
-    float
-        The quality whose IJG luminance table is closest in mean absolute difference;
-        100.0 when no table is given (a lossless format). Lower means stronger compression.
-    """
-    if not tables or 0 not in tables or len(tables[0]) != 64:
-        return 100.0
-    return _quality_of_table(tuple(tables[0]))
-
-
-@functools.lru_cache(maxsize=1024)
-def _quality_of_table(table: tuple[int, ...]) -> float:
-    """IJG quality of one 64-value luminance table (cached: encoders reuse their tables)."""
-    luma = np.sort(np.asarray(table, dtype=np.float64))
-    return float(np.argmin(np.abs(_IJG_SORTED - luma).sum(axis=1)) + 1)
-
-
 def _read_at_most(path: Path, limit: int) -> bytes:
     """Up to ``limit`` bytes of a file, unbuffered (no file object: 7 us less per file)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -251,83 +192,6 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
     if not data:
         raise DecodeError(f"{path}: empty file (0 bytes)")
     return data
-
-
-def _open_unchecked(data: bytes) -> Image.Image | None:
-    """Parse a header with the allowed plugins, bypassing Pillow's own bomb limit."""
-    Image.init()
-    for fmt in PILLOW_FORMATS:
-        factory, accept = Image.OPEN.get(fmt, (None, None))
-        verdict = accept(data[:16]) if accept is not None else factory is not None
-        if factory is None or not verdict or isinstance(verdict, str):
-            continue
-        try:
-            return factory(_io.BytesIO(data), "")
-        except Exception:  # noqa: BLE001, S112 - try the next plugin as Image.open does
-            continue
-    return None
-
-
-def _megapixels(pixels: int) -> str:
-    """Pixels as megapixels for a message: 400, 144, 4295, 0.001."""
-    mp = pixels / 1e6
-    return f"{mp:.0f}" if mp >= 10 else f"{mp:.3g}"
-
-
-def _header(path: str | Path, data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
-    """Parse the header with Pillow without decoding pixels; enforce size and shape limits."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            im: Image.Image | None = Image.open(_io.BytesIO(data), formats=PILLOW_FORMATS)
-        except Image.DecompressionBombError:
-            im = _open_unchecked(data)  # max_pixels, checked below, is featrisk's one limit
-        except Exception:  # noqa: BLE001 - Pillow raises many types on foreign bytes
-            im = None
-    if im is None:
-        raise DecodeError(f"{path}: {_decode.describe_unparsable(data)}")
-    check_size(path, *im.size, max_pixels)
-    return im, (im.format or "").upper()
-
-
-def check_size(path: str | Path, w: int, h: int, max_pixels: int) -> None:
-    """Refuse a ``w`` x ``h`` image above ``max_pixels``, under :data:`MIN_SIDE` or too thin."""
-    if w * h > max_pixels:
-        raise DecodeError(
-            f"{path}: image is {w}x{h} = {_megapixels(w * h)} MP, above the "
-            f"{_megapixels(max_pixels)} MP limit; raise max_pixels to process it"
-        )
-    if min(w, h) < MIN_SIDE:
-        raise DecodeError(
-            f"{path}: image is {w}x{h} px, too small to measure; need at least "
-            f"{MIN_SIDE}x{MIN_SIDE} px"
-        )
-    if max(w, h) > MAX_SIDE_RATIO * min(w, h):
-        raise DecodeError(
-            f"{path}: image is {w}x{h} px, a strip too thin to measure (side ratio "
-            f"{max(w, h) / min(w, h):.0f}:1, above {MAX_SIDE_RATIO}:1); crop or pad it"
-        )
-
-
-def _header_facts(im: Image.Image, fmt: str) -> tuple[int, bool, float, float, int]:
-    """Facts that only the header knows: bit depth, alpha, JPEG quality, chroma, orientation."""
-    mode = im.mode
-    bit_depth = 16 if ("16" in mode or mode == "I") else (32 if mode == "F" else 8)
-    has_alpha = "A" in mode or "transparency" in im.info
-    quality, chroma = 100.0, 1.0
-    if fmt in ("JPEG", "MPO"):
-        quality = jpeg_quality_from_tables(getattr(im, "quantization", None))
-        chroma = _SUBSAMPLING_SHARE.get(JpegImagePlugin.get_sampling(im), 1.0)
-    if fmt in ("JPEG", "MPO") and "exif" not in im.info:
-        # a JPEG's EXIF block (APP1) precedes its scans, so the header parse has seen it
-        return bit_depth, has_alpha, quality, chroma, 1
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            orientation = int(im.getexif().get(0x0112, 1))
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the image
-        orientation = 1
-    return bit_depth, has_alpha, quality, chroma, orientation if 1 <= orientation <= 8 else 1
 
 
 def fit_size(width: int, height: int, short_side: int, long_side: int) -> tuple[int, int]:
@@ -424,12 +288,12 @@ def decode_bytes(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS,
     p = name
     if not data:
         raise DecodeError(f"{p}: empty byte string (0 bytes)")
-    im, fmt = _header(p, data, max_pixels)
+    im, fmt = parse_header(p, data, max_pixels)
     if fmt in ("JPEG", "MPO"):
         truncated = _decode.jpeg_truncation(data, im)
         if truncated:
             raise DecodeError(f"{p}: {truncated}")
-    bit_depth, has_alpha, quality, chroma, orientation = _header_facts(im, fmt)
+    bit_depth, has_alpha, quality, chroma, orientation = header_facts(im, fmt)
     flags = _reduced_flags(im, fit) if fit is not None and fmt in ("JPEG", "MPO") else None
     reduced = False  # True once a reduced-scale decode has given the pixels
     arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8),
@@ -438,7 +302,7 @@ def decode_bytes(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS,
         reduced = flags is not None
         if not reduced and arr.shape[0] * arr.shape[1] > max_pixels:
             raise DecodeError(f"{p}: decoded image is {arr.shape[1]}x{arr.shape[0]}, above the "
-                              f"{_megapixels(max_pixels)} MP limit its header hid; raise max_pixels")
+                              f"{megapixels(max_pixels)} MP limit its header hid; raise max_pixels")
         rgb, channels = _decode.to_rgb8(arr)
         bit_depth = max(bit_depth, 8 * arr.dtype.itemsize)
         has_alpha = has_alpha or channels in (2, 4)

@@ -41,94 +41,26 @@ import numpy as np
 import pandas as pd
 
 from featrisk import degrade, metrics
-from featrisk.degradation import SEVERITY_COLUMN, DegradationEstimator, cross_fit_transform
+from featrisk.bench.baselines import (
+    PROPERTY_COLUMNS,
+    SOFTMAX_COLUMNS,
+    cleanvision_scores,
+    oracle_risk,
+    true_degradation,
+    with_atypicality,
+)
+from featrisk.bench.heldout import heldout_families as heldout_families  # defined here before
+from featrisk.degradation import DegradationEstimator, cross_fit_transform
 from featrisk.model import RiskModel, fold_ids
 from featrisk.profiles import profile_of
 
-#: Columns of the "properties model" baseline (default image properties of a popular suite).
-PROPERTY_COLUMNS = ["exposure_mean", "contrast_rms", "geometry_aspect_ratio",
-                    "geometry_megapixels", "color_mean_r", "color_mean_g", "color_mean_b"]
-
-SOFTMAX_COLUMNS = ["max_prob", "margin", "entropy", "gini"]
+#: The oracle's name when it was defined here.
+_oracle = oracle_risk
 
 #: Methods whose score is a calibrated probability (ECE is reported only for these).
 PROBABILISTIC = {"featrisk", "featrisk_denoised", "featrisk_direct", "featrisk_estimator_only",
                  "featrisk_true_degradation", "featrisk_hybrid_lgbm", "featrisk_hybrid_stack",
                  "properties", "oracle", "max_softmax"}
-
-
-def rank_score(values: np.ndarray) -> np.ndarray:
-    """Rank percentile in (0, 1] (ties averaged): turns any score into a [0, 1] ranking."""
-    return pd.Series(values).rank(method="average", pct=True).to_numpy()
-
-
-def cleanvision_scores(features: pd.DataFrame) -> dict[str, np.ndarray]:
-    """CleanVision-style rule scores (higher = more likely a problem image), in [0, 1].
-
-    dark: low 99th-percentile brightness; light: high 5th-percentile brightness; blurry: low
-    Laplacian variance of the (resized) grey image; low_information: low grey-histogram
-    entropy. Each is rank-normalised; ``cleanvision_any`` is their maximum.
-    """
-    rules = {
-        "cleanvision_dark": rank_score(-features["exposure_p99"].to_numpy()),
-        "cleanvision_light": rank_score(features["exposure_p05"].to_numpy()),
-        "cleanvision_blurry": rank_score(-features["blur_laplacian_var"].to_numpy()),
-        "cleanvision_low_information": rank_score(-features["exposure_entropy"].to_numpy()),
-    }
-    rules["cleanvision_any"] = np.max(np.column_stack(list(rules.values())), axis=1)
-    return rules
-
-
-def risk_percentile(model: RiskModel, risk: np.ndarray) -> np.ndarray:
-    """Share of the model's out-of-fold training risks at or below each risk, in [0, 1]."""
-    ref = np.sort(model.oof_risk_)
-    return np.searchsorted(ref, risk, side="right") / len(ref)
-
-
-def with_atypicality(model: RiskModel, risk: np.ndarray,
-                     features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(atypicality, mean of risk percentile and atypicality) for a fitted model's images.
-
-    The mean of the two percentiles is a ranking score that trusts the risk model and the
-    classifier-free atypicality equally; both parts are computable for any new image.
-    """
-    atyp = model.atypicality(features)
-    return atyp, 0.5 * (risk_percentile(model, risk) + atyp)
-
-
-def _oracle(train: pd.DataFrame, test: pd.DataFrame, error_train: np.ndarray) -> np.ndarray:
-    cells = train[["degradation", "severity"]].astype(str).agg("|".join, axis=1)
-    stats = pd.DataFrame({"cell": cells.to_numpy(), "e": error_train}).groupby("cell")["e"]
-    prior = float(error_train.mean())
-    rate = (stats.sum() + prior) / (stats.count() + 1)  # one pseudo-observation at the prior
-    test_cells = test[["degradation", "severity"]].astype(str).agg("|".join, axis=1)
-    return test_cells.map(rate).fillna(prior).to_numpy(float)
-
-
-def true_degradation(columns: list[str], degradation: np.ndarray,
-                      severity: np.ndarray) -> pd.DataFrame:
-    """The estimator's output columns filled with the known truth: one-hot family, severity.
-
-    Parameters
-    ----------
-    columns : list of str
-        :attr:`featrisk.degradation.DegradationEstimator.columns`
-        (``degradation_p_<family>`` ..., ``degradation_severity``).
-    degradation : array of str
-        Each image's family (``"none"`` if clean).
-    severity : array of float
-        Each image's severity, 0 (clean) to 5.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Same columns, 0/1 probabilities and the severity, one row per image.
-    """
-    deg = np.asarray(degradation).astype(str)
-    return pd.DataFrame({
-        col: np.asarray(severity, dtype=float) if col == SEVERITY_COLUMN
-        else (deg == col.removeprefix("degradation_p_")).astype(float)
-        for col in columns})
 
 
 def recipe_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 5,
@@ -228,7 +160,7 @@ def cross_validated_scores(features: pd.DataFrame, outcomes: pd.DataFrame, *, fo
                                                                   groups=groups)
         scores["properties"][test] = props.predict_risk(fte)
         timing["properties"] += time.perf_counter() - t
-        scores["oracle"][test] = _oracle(outcomes[train], outcomes[test], error[train])
+        scores["oracle"][test] = oracle_risk(outcomes[train], outcomes[test], error[train])
         log(f"  fold {k + 1}/{folds}: image-only OOF-fit AUROC "
             f"{image.training_summary_['oof_auroc']:.3f}, test AUROC "
             f"{metrics.auroc(error[test], scores['featrisk'][test]):.3f}")
@@ -390,57 +322,3 @@ def gate_message(auroc: dict[str, float]) -> str | None:
     return None
 
 
-def heldout_families(features: pd.DataFrame, outcomes: pd.DataFrame, *, folds: int = 2,
-                     seed: int = 0, model_params: dict[str, Any] | None = None,
-                     families: list[str] | None = None, n_boot: int = 1000,
-                     log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Generalisation to degradations nobody listed: leave one family out of all training.
-
-    The sources are split into ``folds`` groups (grouped by source). For each family F and
-    each group: the degradation estimator and the risk model are fitted on the other groups'
-    images of every other family (and clean images), and score this group's images of F
-    together with its clean images. Every source is thus scored once per family, so a
-    family's AUROC (pooled over the groups, next to max-softmax on the same images) rests on
-    all sources; ``featrisk_ci`` is its 95% bootstrap interval, resampling sources.
-
-    ``oracle`` is a ceiling, not a competitor: each scored image gets the error rate of its
-    exact (degradation, severity) cell among the other groups' images, the held-out family's
-    included. It is what knowing the damage would give on this set; where even it stays
-    low, recognising the damage is not enough to rank the set's failures.
-    """
-    ok = features["error"].isna().to_numpy()
-    features, outcomes = features[ok].reset_index(drop=True), outcomes[ok].reset_index(drop=True)
-    error = (~outcomes["correct"].to_numpy(bool)).astype(int)
-    sources = outcomes["source_id"].to_numpy()
-    fold = fold_ids(len(outcomes), cv=folds, groups=sources, seed=seed)
-    deg, sev = outcomes["degradation"].to_numpy(str), outcomes["severity"].to_numpy(float)
-    params = {**(model_params or {}), "degradation": None, "profile": profile_of(features)}
-    rows = []
-    for fam in families or sorted(set(deg) - {"none"}):
-        scored = (deg == fam) | (deg == "none")
-        risk, atyp, blend, oracle = (np.full(len(outcomes), np.nan) for _ in range(4))
-        for k in range(folds):
-            train = (fold != k) & (deg != fam)
-            test = (fold == k) & scored
-            groups = sources[train]
-            ftr, fte = features[train], features[test]
-            deg_train = cross_fit_transform(ftr, deg[train], sev[train], groups=groups, seed=seed)
-            deg_test = DegradationEstimator().fit(ftr, deg[train], sev[train]).transform(fte)
-            model = RiskModel(**params).fit(ftr, error[train] == 0, groups=groups,
-                                            extra=deg_train.reset_index(drop=True))
-            risk[test] = model.predict_risk(fte, extra=deg_test.reset_index(drop=True))
-            atyp[test], blend[test] = with_atypicality(model, risk[test], fte)
-            seen = fold != k  # the oracle knows the family: its cells come from every family
-            oracle[test] = _oracle(outcomes[seen], outcomes[test], error[seen])
-        e, r = error[scored], risk[scored]
-        _, low, high = metrics.bootstrap_ci(metrics.auroc, e, r, n_boot=n_boot, seed=seed,
-                                            groups=sources[scored])
-        row = {"family": fam, "n": int(scored.sum()), "error_rate": float(e.mean()),
-               "featrisk": metrics.auroc(e, r), "featrisk_ci": [low, high],
-               "atypicality": metrics.auroc(e, atyp[scored]),
-               "featrisk_plus_atypicality": metrics.auroc(e, blend[scored]),
-               "oracle": metrics.auroc(e, oracle[scored]),
-               "max_softmax": metrics.auroc(e, 1 - outcomes.loc[scored, "max_prob"].to_numpy(float))}
-        log(f"  held-out family {fam}: AUROC {row['featrisk']:.3f} [{low:.3f}, {high:.3f}]")
-        rows.append(row)
-    return rows

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from featrisk import degrade, metrics
-from featrisk.bench.evaluate import SOFTMAX_COLUMNS, _oracle, auroc_difference, summarise
+from featrisk.bench.baselines import SOFTMAX_COLUMNS, oracle_risk
+from featrisk.bench.evaluate import auroc_difference, summarise
 from featrisk.degradation import LabelledRows, fit_estimator
 from featrisk.model import RiskModel, file_fill_values, fill_file_facts, fold_ids
 from featrisk.profiles import profile_of
@@ -154,7 +155,7 @@ def cross_validated(features: pd.DataFrame, outcomes: pd.DataFrame, reference: t
             ftr, ok, groups=groups, extra=etr.assign(softmax_max_prob=top[train]))
         scores["featrisk_hybrid_stack"][test] = stack.predict_risk(
             fte, extra=ete.assign(softmax_max_prob=top[test]))
-        scores["oracle"][test] = _oracle(outcomes[train], outcomes[test], error[train])
+        scores["oracle"][test] = oracle_risk(outcomes[train], outcomes[test], error[train])
         log(f"  fold {k + 1}/{folds}: featrisk test AUROC "
             f"{metrics.auroc(error[test], scores['featrisk'][test]):.3f}")
     everything = np.ones(len(ref_o), bool)

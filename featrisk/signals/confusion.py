@@ -24,6 +24,65 @@ def _shrunk(hits: np.ndarray, total: np.ndarray, prior: float, shrinkage: float)
     return np.where(denom > 0, (hits + shrinkage * prior) / np.where(denom > 0, denom, 1.0), prior)
 
 
+def _runner_up(y: np.ndarray, probs: npt.ArrayLike | None,
+               second: npt.ArrayLike | None) -> np.ndarray | None:
+    """The runner-up class of each image, from ``second`` or ``probs`` (checked), or None.
+
+    ``y`` holds the predicted classes; the runner-up from ``probs`` is the most likely
+    class other than the predicted one. Raises ValueError when both are given, when they
+    are invalid, or when a runner-up equals the predicted class.
+    """
+    if probs is not None and second is not None:
+        raise ValueError("pass probs or second, not both; received both")
+    if second is not None:
+        b = chk.labels(second, "second", len(y))
+        same = b == y
+        if same.any():
+            raise ValueError(f"second must differ from y_pred (the runner-up class); received "
+                             f"the predicted class in {chk.where(same)}")
+        return b
+    if probs is None:
+        return None
+    p = chk.array(probs, "probs", ndim=2, shape="(n_images, n_classes >= 2)", min_classes=2)
+    if len(p) != len(y):
+        raise ValueError(f"probs must hold one row per image ({len(y)}); received {len(p)}")
+    beyond = y >= p.shape[1]
+    if beyond.any():
+        raise ValueError(f"y_pred must index a column of probs (< {p.shape[1]}); received "
+                         f"{int(y[beyond][0])} (first shown) in {chk.where(beyond)}")
+    p = p.copy()
+    p[np.arange(len(y)), y] = -np.inf
+    return p.argmax(axis=1)
+
+
+def _pair_confusion(c: np.ndarray, y: np.ndarray, b: np.ndarray, shrinkage: float) -> np.ndarray:
+    """Shrunk swap rate of each (predicted ``y``, runner-up ``b``) pair in the counts ``c``.
+
+    A pair with a class beyond ``c`` scores the pooled rate, errors / ((K - 1) * n).
+    """
+    k = len(c)
+    both = (y < k) & (b < k)
+    a_, b_ = np.where(both, y, 0), np.where(both, b, 0)
+    swaps = np.where(both, c[a_, b_] + c[b_, a_], 0)
+    true_count = c.sum(axis=1)
+    seen = np.where(both, true_count[a_] + true_count[b_], 0)
+    pooled = (c.sum() - np.trace(c)) / ((k - 1) * c.sum())
+    return _shrunk(swaps, seen, pooled, shrinkage)
+
+
+def _top_pairs(c: np.ndarray, n: int) -> pd.DataFrame:
+    """The ``n`` class pairs most confused in the counts ``c``; see ``top_confused_pairs``."""
+    a, b = np.triu_indices(len(c), 1)
+    count = c[a, b] + c[b, a]
+    true_count = c.sum(axis=1)
+    keep = np.flatnonzero(count > 0)
+    a, b, count = a[keep], b[keep], count[keep]
+    rate = count / (true_count[a] + true_count[b])
+    order = np.lexsort((b, a, -rate, -count))[:n]
+    return pd.DataFrame({"class_a": a[order].astype(np.int64), "class_b": b[order].astype(np.int64),
+                         "count": count[order].astype(np.int64), "rate": rate[order]})
+
+
 class ConfusionScorer:
     """Validation error rate of the predicted class and of the top-two class pair.
 
@@ -102,30 +161,6 @@ class ConfusionScorer:
             raise NotFittedError("this ConfusionScorer is not fitted yet; call fit(y_true, y_pred) "
                                  "or ConfusionScorer.from_dict(d)")
 
-    def _second(self, y: np.ndarray, probs: npt.ArrayLike | None,
-                second: npt.ArrayLike | None) -> np.ndarray | None:
-        if probs is not None and second is not None:
-            raise ValueError("pass probs or second, not both; received both")
-        if second is not None:
-            b = chk.labels(second, "second", len(y))
-            same = b == y
-            if same.any():
-                raise ValueError(f"second must differ from y_pred (the runner-up class); received "
-                                 f"the predicted class in {chk.where(same)}")
-            return b
-        if probs is None:
-            return None
-        p = chk.array(probs, "probs", ndim=2, shape="(n_images, n_classes >= 2)", min_classes=2)
-        if len(p) != len(y):
-            raise ValueError(f"probs must hold one row per image ({len(y)}); received {len(p)}")
-        beyond = y >= p.shape[1]
-        if beyond.any():
-            raise ValueError(f"y_pred must index a column of probs (< {p.shape[1]}); received "
-                             f"{int(y[beyond][0])} (first shown) in {chk.where(beyond)}")
-        p = p.copy()
-        p[np.arange(len(y)), y] = -np.inf
-        return p.argmax(axis=1)
-
     def transform(self, y_pred: npt.ArrayLike, *, probs: npt.ArrayLike | None = None,
                   second: npt.ArrayLike | None = None) -> pd.DataFrame:
         """Score images from their predicted class and, optionally, their runner-up class.
@@ -164,7 +199,7 @@ class ConfusionScorer:
         self._check_fitted()
         s = self._shrinkage()
         y = chk.labels(y_pred, "y_pred")
-        b = self._second(y, probs, second)
+        b = _runner_up(y, probs, second)
         c, k, overall = self.confusion_, self.n_classes_, self.error_rate_
         inside = y < k
         yy = np.where(inside, y, 0)
@@ -172,13 +207,7 @@ class ConfusionScorer:
         wrong = count - np.where(inside, np.diag(c)[yy], 0)
         cols = {"signal_class_error_rate": _shrunk(wrong, count, overall, s)}
         if b is not None:
-            both = inside & (b < k)
-            a_, b_ = np.where(both, y, 0), np.where(both, b, 0)
-            swaps = np.where(both, c[a_, b_] + c[b_, a_], 0)
-            true_count = c.sum(axis=1)
-            seen = np.where(both, true_count[a_] + true_count[b_], 0)
-            pooled = (c.sum() - np.trace(c)) / ((k - 1) * c.sum())
-            cols["signal_pair_confusion"] = _shrunk(swaps, seen, pooled, s)
+            cols["signal_pair_confusion"] = _pair_confusion(c, y, b, s)
         return chk.frame(cols)
 
     def top_confused_pairs(self, n: int = 10) -> pd.DataFrame:
@@ -198,17 +227,7 @@ class ConfusionScorer:
             (count, then rate, descending).
         """
         self._check_fitted()
-        n = chk.integer(n, "n", 1)
-        c = self.confusion_
-        a, b = np.triu_indices(self.n_classes_, 1)
-        count = c[a, b] + c[b, a]
-        true_count = c.sum(axis=1)
-        keep = np.flatnonzero(count > 0)
-        a, b, count = a[keep], b[keep], count[keep]
-        rate = count / (true_count[a] + true_count[b])
-        order = np.lexsort((b, a, -rate, -count))[:n]
-        return pd.DataFrame({"class_a": a[order].astype(np.int64), "class_b": b[order].astype(np.int64),
-                             "count": count[order].astype(np.int64), "rate": rate[order]})
+        return _top_pairs(self.confusion_, chk.integer(n, "n", 1))
 
     def to_dict(self) -> dict[str, Any]:
         """The fitted state as JSON-ready plain values: K x K integer counts and the parameter.

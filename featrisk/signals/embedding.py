@@ -16,6 +16,7 @@ import pandas as pd
 
 from featrisk.errors import ModelFileError, NotFittedError
 from featrisk.signals import _checks as chk
+from featrisk.signals import _distances as dist
 
 __all__ = ["EmbeddingScorer"]
 
@@ -30,20 +31,6 @@ RIDGE = 1e-6
 _SHAPE = "(n_images, n_features)"
 _ARRAYS = ("mean", "components", "reference", "reference_class", "reference_correct",
            "class_labels", "class_means", "precision")
-
-
-def _unit_rows(z: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm; an all-zero row stays zero (cosine distance 1 to all)."""
-    norm = np.linalg.norm(z, axis=1, keepdims=True)
-    return z / np.where(norm > 0, norm, 1.0)
-
-
-def _knn_distance(sim: np.ndarray, k: int) -> np.ndarray:
-    """Mean cosine distance (1 - similarity, in [0, 2]) to the k most similar columns."""
-    m = sim.shape[1]
-    k = min(k, m)
-    top = np.partition(sim, m - k, axis=1)[:, m - k:].astype(np.float64)
-    return np.clip(1.0 - top, 0.0, 2.0).mean(axis=1)
 
 
 def _float32_block(block: dict[str, Any]) -> np.ndarray:
@@ -70,6 +57,64 @@ def _pca(xr: np.ndarray, n_comp: int) -> tuple[np.ndarray, np.ndarray]:
         _, vecs = np.linalg.eigh(xr.T @ xr)
         return np.ascontiguousarray(vecs[:, ::-1][:, :n_comp].T), mean
     return np.linalg.svd(xr, full_matrices=False)[2][:n_comp], mean
+
+
+def _reference_rows(ok: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """Rows kept as the kNN reference: all, or a sorted seeded sample of ``cap`` of them.
+
+    ``ok`` flags the correct rows; raises ValueError when none of the kept rows is correct.
+    """
+    n = len(ok)
+    ref = np.arange(n)
+    if n > cap:
+        ref = np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
+    if not ok[ref].any():
+        raise ValueError(f"correct must mark at least one reference image as right; received "
+                         f"{int(ok.sum())} of {n} (none among the {ref.size} kept); scorers "
+                         "compare to correctly classified images, so fit on a validation set")
+    return ref
+
+
+def _arrays_to_dict(a: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The fitted arrays (by name, see :data:`_ARRAYS`) as JSON-ready entries (format 2).
+
+    Plain lists, but ``reference`` as a base64 block of little-endian float32.
+    """
+    ref = np.ascontiguousarray(a["reference"], dtype="<f4")
+    return {
+        **{name: a[name].tolist() for name in _ARRAYS},
+        "reference": {"dtype": "float32", "shape": list(ref.shape),
+                      "base64": base64.b64encode(ref.tobytes()).decode("ascii")},
+    }
+
+
+def _arrays_from_dict(d: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The fitted arrays of a :meth:`EmbeddingScorer.to_dict` output, by name without ``_``.
+
+    Version 2 stores ``reference`` as a base64 float32 block, version 1 as plain lists.
+    Raises KeyError, TypeError, ValueError or binascii.Error on a missing or invalid entry.
+    """
+    dtypes = {"reference": np.float32, "reference_class": np.int64,
+              "reference_correct": bool, "class_labels": np.int64}
+    out = {}
+    for name in _ARRAYS:
+        value = d[name]
+        if name == "reference" and d["format_version"] == 2:
+            value = _float32_block(value)
+        out[name] = np.asarray(value, dtype=dtypes.get(name, np.float64))
+    return out
+
+
+def _consistent(a: dict[str, np.ndarray], width: int) -> bool:
+    """Whether loaded arrays (by name, see :data:`_ARRAYS`) fit together and are finite."""
+    ref, c = a["reference"], len(a["class_labels"])
+    m, dim = ref.shape if ref.ndim == 2 else (0, 0)
+    shapes_ok = (m >= 1 and bool(a["reference_correct"].any()) and a["mean"].shape == (width,)
+                 and a["components"].shape == (dim, width)
+                 and a["reference_class"].shape == a["reference_correct"].shape == (m,)
+                 and c >= 1 and a["class_means"].shape == (c, dim)
+                 and a["precision"].shape == (dim, dim))
+    return shapes_ok and all(np.isfinite(v).all() for v in a.values())
 
 
 class EmbeddingScorer:
@@ -133,10 +178,6 @@ class EmbeddingScorer:
                 chk.integer(self.n_components, "n_components", 1),
                 chk.integer(self.random_state, "random_state", 0))
 
-    def _project(self, x: np.ndarray) -> np.ndarray:
-        # x @ C.T - mean @ C.T: never materialises the centred (n, D) copy of x
-        return x @ self.components_.T - self.mean_ @ self.components_.T
-
     def fit(self, embeddings: npt.ArrayLike, y_pred: npt.ArrayLike,
             correct: npt.ArrayLike) -> EmbeddingScorer:
         """Learn the projection, the reference set and the class statistics.
@@ -166,49 +207,19 @@ class EmbeddingScorer:
         n = len(x)
         y = chk.labels(y_pred, "y_pred", n)
         ok = chk.flags(correct, "correct", n)
-        ref = np.arange(n)
-        if n > cap:
-            ref = np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
-        if not ok[ref].any():
-            raise ValueError(f"correct must mark at least one reference image as right; received "
-                             f"{int(ok.sum())} of {n} (none among the {ref.size} kept); scorers "
-                             "compare to correctly classified images, so fit on a validation set")
+        ref = _reference_rows(ok, cap, seed)
         self.n_features_in_ = x.shape[1]
         self.components_, self.mean_ = _pca(x[ref], n_comp)
-        z = self._project(x)
-        self.reference_ = _unit_rows(z[ref]).astype(np.float32)
+        z = dist.project(x, self.components_, self.mean_)
+        self.reference_ = dist.unit_rows(z[ref]).astype(np.float32)
         self.reference_class_, self.reference_correct_ = y[ref], ok[ref]
-        self.class_labels_, inverse, counts = np.unique(y[ok], return_inverse=True, return_counts=True)
-        zc = z[ok]
-        order = np.argsort(inverse, kind="stable")
-        sums = np.add.reduceat(zc[order], np.r_[0, np.cumsum(counts)[:-1]], axis=0)
-        self.class_means_ = sums / counts[:, None]
-        resid = zc - self.class_means_[inverse]
-        cov = resid.T @ resid / len(zc)
-        scale = np.trace(cov) / len(cov)
-        cov[np.diag_indices_from(cov)] += RIDGE * (scale if scale > 0 else 1.0)
-        self.precision_ = np.linalg.pinv(cov, hermitian=True)
+        self.class_labels_, self.class_means_, self.precision_ = dist.class_statistics(z[ok], y[ok], RIDGE)
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "precision_"):
             raise NotFittedError("this EmbeddingScorer is not fitted yet; call "
                                  "fit(embeddings, y_pred, correct) or EmbeddingScorer.from_dict(d)")
-
-    def _mahalanobis(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        labels, means, prec = self.class_labels_, self.class_means_, self.precision_
-        pos = np.minimum(np.searchsorted(labels, y), len(labels) - 1)
-        known = labels[pos] == y
-        d2 = np.empty(len(z))
-        diff = z[known] - means[pos[known]]
-        d2[known] = np.einsum("ij,jk,ik->i", diff, prec, diff)
-        if not known.all():  # unseen or never-correct class: the nearest class mean
-            zu = z[~known]
-            zp = zu @ prec
-            all_d2 = ((zp * zu).sum(axis=1)[:, None] - 2.0 * zp @ means.T
-                      + np.einsum("ij,jk,ik->i", means, prec, means)[None, :])
-            d2[~known] = all_d2.min(axis=1)
-        return np.sqrt(np.maximum(d2, 0.0))
 
     def transform(self, embeddings: npt.ArrayLike, y_pred: npt.ArrayLike) -> pd.DataFrame:
         """Score images from their embeddings and predicted classes.
@@ -251,31 +262,16 @@ class EmbeddingScorer:
             raise ValueError(f"embeddings must have {self.n_features_in_} columns, as in fit; "
                              f"received {x.shape[1]}; use the same layer of the same classifier")
         y = chk.labels(y_pred, "y_pred", len(x))
-        z = self._project(x)
-        q = _unit_rows(z).astype(np.float32)
-        right, wrong = self.reference_[self.reference_correct_], self.reference_[~self.reference_correct_]
-        right_class = self.reference_class_[self.reference_correct_]
-        classes, counts = np.unique(right_class, return_counts=True)
-        members = {int(c): np.flatnonzero(right_class == c) for c in classes[counts >= k]}
-        out = {c: np.zeros(len(x)) for c in ("knn", "cls", "rel")}
-        step = max(1, BLOCK_ENTRIES // len(self.reference_))
-        for start in range(0, len(x), step):
-            rows = slice(start, start + step)
-            sim = q[rows] @ right.T
-            near = _knn_distance(sim, k)
-            cls = near.copy()
-            yb = y[rows]
-            for c in set(np.unique(yb).tolist()) & members.keys():
-                hit = np.flatnonzero(yb == c)
-                cls[hit] = _knn_distance(sim[np.ix_(hit, members[c])], k)
-            out["knn"][rows], out["cls"][rows] = near, cls
-            if len(wrong):
-                out["rel"][rows] = near - _knn_distance(q[rows] @ wrong.T, k)
+        z = dist.project(x, self.components_, self.mean_)
+        knn, cls, rel = dist.knn_scores(dist.unit_rows(z).astype(np.float32), y, self.reference_,
+                                        self.reference_class_, self.reference_correct_, k=k,
+                                        block_entries=BLOCK_ENTRIES)
         return chk.frame({
-            "signal_knn_distance": out["knn"],
-            "signal_knn_distance_class": out["cls"],
-            "signal_mahalanobis": self._mahalanobis(z, y),
-            "signal_relative_distance": out["rel"],
+            "signal_knn_distance": knn,
+            "signal_knn_distance_class": cls,
+            "signal_mahalanobis": dist.mahalanobis(z, y, self.class_labels_, self.class_means_,
+                                                   self.precision_),
+            "signal_relative_distance": rel,
         })
 
     def to_dict(self) -> dict[str, Any]:
@@ -289,14 +285,11 @@ class EmbeddingScorer:
         """
         self._check_fitted()
         k, cap, n_comp, seed = self._params()
-        ref = np.ascontiguousarray(self.reference_, dtype="<f4")
         return {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "params": {"k": k, "max_reference": cap, "n_components": n_comp, "random_state": seed},
             "n_features_in": int(self.n_features_in_),
-            **{name: getattr(self, name + "_").tolist() for name in _ARRAYS},
-            "reference": {"dtype": "float32", "shape": list(ref.shape),
-                          "base64": base64.b64encode(ref.tobytes()).decode("ascii")},
+            **_arrays_to_dict({name: getattr(self, name + "_") for name in _ARRAYS}),
         }
 
     @classmethod
@@ -314,23 +307,11 @@ class EmbeddingScorer:
             obj = cls(**d["params"])
             obj._params()
             obj.n_features_in_ = int(d["n_features_in"])
-            dtypes = {"reference": np.float32, "reference_class": np.int64,
-                      "reference_correct": bool, "class_labels": np.int64}
-            for name in _ARRAYS:
-                value = d[name]
-                if name == "reference" and d["format_version"] == 2:
-                    value = _float32_block(value)
-                setattr(obj, name + "_", np.asarray(value, dtype=dtypes.get(name, np.float64)))
+            arrays = _arrays_from_dict(d)
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
             raise ModelFileError(f"EmbeddingScorer.from_dict: missing or invalid entry ({exc})") from None
-        width, ref, c = obj.n_features_in_, obj.reference_, len(obj.class_labels_)
-        m, dim = ref.shape if ref.ndim == 2 else (0, 0)
-        shapes_ok = (m >= 1 and bool(obj.reference_correct_.any()) and obj.mean_.shape == (width,)
-                     and obj.components_.shape == (dim, width)
-                     and obj.reference_class_.shape == obj.reference_correct_.shape == (m,)
-                     and c >= 1 and obj.class_means_.shape == (c, dim)
-                     and obj.precision_.shape == (dim, dim))
-        if not shapes_ok or not all(np.isfinite(getattr(obj, a + "_")).all() for a in _ARRAYS):
+        if not _consistent(arrays, obj.n_features_in_):
             raise ModelFileError("EmbeddingScorer.from_dict: arrays have inconsistent shapes or "
                                  "non-finite values; the dict was altered or truncated")
+        vars(obj).update({name + "_": value for name, value in arrays.items()})
         return obj

@@ -23,6 +23,7 @@ bootstrap interval; beside them the per-class error rates and the most confused 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -156,20 +157,13 @@ def _stack(x_train: np.ndarray, error_train: np.ndarray, x_test: np.ndarray,
     return _sigmoid(x_test[:, chosen] @ coef + b), chosen
 
 
-def _caught(rate: float):
-    """Share of errors flagged at ``rate``, by :func:`featrisk.metrics.budget_table`'s rule."""
-    def caught(e: np.ndarray, r: np.ndarray) -> float:
-        return metrics.errors_caught(e, r, rate)
-    return caught
-
-
 def _row(approach: str, subset: str, e: np.ndarray, r: np.ndarray, groups: np.ndarray,
          flag_rate: float, n_boot: int, seed: int) -> dict[str, Any]:
     out: dict[str, Any] = {"approach": approach, "subset": subset, "n": int(len(e)),
                            "error_rate": float(e.mean())}
     rank = pd.Series(r).rank(pct=True).to_numpy()
     for name, fn in (("auroc", metrics.auroc), ("aurc", metrics.aurc),
-                     ("caught", _caught(flag_rate))):
+                     ("caught", functools.partial(metrics.errors_caught, rate=flag_rate))):
         if 0 < e.sum() < len(e):
             v, lo, hi = metrics.bootstrap_ci(fn, e, rank, n_boot=n_boot, seed=seed, groups=groups)
         else:

@@ -13,7 +13,7 @@ import pandas as pd
 from featrisk.metrics._checks import _check_rate, _validate
 from featrisk.metrics._kernels import _ties
 
-__all__ = ["budget_table", "threshold_for"]
+__all__ = ["budget_table", "errors_caught", "threshold_for"]
 
 
 def _flag_threshold(r: np.ndarray, rate: float) -> float:
